@@ -1,0 +1,207 @@
+/**
+ * The `shriven-pipeline` command line. `main` returns the exit code:
+ * 0 all gates passed, 1 a gate failed, 2 usage or configuration error,
+ * 130 interrupted.
+ */
+import { existsSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError, UsageError } from "../core/errors.js";
+import { runPipeline } from "../pipeline/run-pipeline.js";
+import { toolVersion } from "../pipeline/version.js";
+import { renderConsoleSummary } from "../report/console.js";
+import { HostRunner } from "../runners/host-runner.js";
+import { STAGE_NAMES, STAGES } from "../stages/registry.js";
+import { LiveProgress, PlainProgress, type ProgressView, type TextOut } from "./progress.js";
+
+/** Where the CLI reads and writes; the real process by default. */
+export interface CliIo {
+  readonly stdout: TextOut & { isTTY?: boolean };
+  readonly stderr: TextOut;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Install a SIGINT/SIGTERM handler that cancels the run (the real CLI does). */
+  readonly handleSignals: boolean;
+}
+
+const USAGE = `Usage: shriven-pipeline <command> [options]
+
+Commands:
+  run <stage>      Run a stage (dev, staging, production) on a Rust workspace
+  list             List the stages and their steps
+  help             Show this help
+
+Options of run:
+  --source DIR       Cargo workspace to check (default: the current directory, if it has a Cargo.toml)
+  --env-file FILE    Environment profile overrides (.env format); may be given more than once
+  --report-dir DIR   Where report.json, junit.xml, summary.md and step logs go
+                     (default: <source>/target/shriven-pipeline/<stage>)
+  --only STEP[,STEP] Run only these steps; the others are reported as skipped
+  --jobs N           Most steps at once within a group (default: one per CPU)
+
+  -h, --help         Show this help
+  -v, --version      Show the version
+
+Exit codes: 0 gates passed, 1 a gate failed, 2 usage or configuration error, 130 interrupted.
+`;
+
+/** Runs the CLI with `args` (without `node` and the script). */
+export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
+  try {
+    return await dispatch(args, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`shriven-pipeline: ${error.message}\nRun 'shriven-pipeline --help' for usage.\n`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr.write(`shriven-pipeline: configuration error in ${error.message}\nNo step was run.\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), handleSignals: true };
+}
+
+async function dispatch(args: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = args;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    io.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === "--version" || command === "-v") {
+    io.stdout.write(`shriven-pipeline ${toolVersion()}\n`);
+    return 0;
+  }
+  if (command === "list") {
+    if (rest.length > 0) throw new UsageError(`list takes no arguments, got ${JSON.stringify(rest[0])}`);
+    io.stdout.write(renderStageList());
+    return 0;
+  }
+  if (command === "run") return run(rest, io);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, list or help`);
+}
+
+function renderStageList(): string {
+  const lines: string[] = [];
+  for (const name of STAGE_NAMES) {
+    const stage = STAGES[name];
+    if (stage === undefined) {
+      lines.push(`${name}: not available in this version yet`, "");
+      continue;
+    }
+    lines.push(`${name} (${stage.environment} environment): ${stage.description}`);
+    stage.groups.forEach((group, index) => {
+      for (const step of group) {
+        const overlap = group.length > 1 ? ` [group ${index + 1}, runs alongside ${group.length - 1} other]` : ` [group ${index + 1}]`;
+        lines.push(`  ${step.id.padEnd(8)} ${step.title}: ${step.description}${overlap}`);
+      }
+    });
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+function parseRunArgs(args: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        source: { type: "string" },
+        "env-file": { type: "string", multiple: true },
+        "report-dir": { type: "string" },
+        only: { type: "string" },
+        jobs: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function run(args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseRunArgs(args);
+  if (values.help === true) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0 ? "run needs a stage: dev, staging or production" : `run takes one stage, got ${positionals.join(" ")}`,
+    );
+  }
+  const stageName = positionals[0] as string;
+  const source = resolveSource(values.source, io.cwd);
+  const jobs = values.jobs === undefined ? undefined : parseJobs(values.jobs);
+  const only = values.only === undefined ? undefined : parseOnly(values.only);
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  if (io.handleSignals) {
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  }
+  const live = io.stdout.isTTY === true && io.env.CI !== "true" && io.env.CI !== "1";
+  let progress: ProgressView | undefined;
+  try {
+    const { report, files } = await runPipeline({
+      stage: stageName,
+      source,
+      runner: new HostRunner({ workspace: source }),
+      envFiles: (values["env-file"] ?? []).map((f) => resolve(io.cwd, f)),
+      processEnv: io.env,
+      ...(values["report-dir"] === undefined ? {} : { reportDir: resolve(io.cwd, values["report-dir"]) }),
+      ...(only === undefined ? {} : { only }),
+      ...(jobs === undefined ? {} : { jobs }),
+      defaultJobs: availableParallelism(),
+      signal: controller.signal,
+      ...(io.env.GITHUB_STEP_SUMMARY === undefined ? {} : { stepSummaryFile: io.env.GITHUB_STEP_SUMMARY }),
+      onStart: (stage) => {
+        progress = live ? new LiveProgress(io.stdout, stage) : new PlainProgress(io.stdout, stage);
+      },
+      onEvent: (event) => progress?.onEvent(event),
+    });
+    progress?.stop();
+    io.stdout.write(`\n${renderConsoleSummary(report, files.json)}`);
+    return report.exitCode;
+  } finally {
+    progress?.stop();
+    if (io.handleSignals) {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  }
+}
+
+function resolveSource(given: string | undefined, cwd: string): string {
+  const source = resolve(cwd, given ?? ".");
+  const isDir = existsSync(source) && statSync(source).isDirectory();
+  if (!isDir) throw new UsageError(`--source ${given ?? source}: no such directory`);
+  if (!existsSync(join(source, "Cargo.toml"))) {
+    throw new UsageError(
+      given === undefined
+        ? `no Cargo.toml in the current directory (${source}); pass --source DIR`
+        : `--source ${given}: no Cargo.toml in ${source}; expected a Cargo workspace`,
+    );
+  }
+  return source;
+}
+
+function parseJobs(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 64) {
+    throw new UsageError(`--jobs: expected a whole number from 1 to 64, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+function parseOnly(text: string): string[] {
+  const ids = text.split(",").map((s) => s.trim());
+  if (ids.some((id) => id === "")) throw new UsageError(`--only: expected step ids separated by commas, got ${JSON.stringify(text)}`);
+  return ids;
+}

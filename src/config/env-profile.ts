@@ -1,0 +1,231 @@
+/**
+ * Environment profiles of the pipeline document (development, test,
+ * production): defaults per environment, overlaid by env files and then by
+ * the process environment, validated before any step runs.
+ */
+import { z } from "zod";
+import { ConfigError } from "../core/errors.js";
+import { parseEnvFile } from "./dotenv.js";
+import { readTextFile } from "./read-text-file.js";
+
+/** The environments a stage deploys to or simulates. */
+export type EnvironmentName = "development" | "test" | "production";
+
+/** Keys of a profile, in the order the pipeline document lists them. */
+export const PROFILE_KEYS = [
+  "ENVIRONMENT",
+  "TRADING_MODE",
+  "MAX_POSITION_SIZE",
+  "MAX_DAILY_LOSS",
+  "RISK_CHECK_ENABLED",
+  "MONITORING_ENABLED",
+  "ALERTING_ENABLED",
+  "CPU_AFFINITY",
+  "PERFORMANCE_MODE",
+] as const;
+
+/** One profile key. */
+export type ProfileKey = (typeof PROFILE_KEYS)[number];
+
+/**
+ * Defaults per environment. `test` and `production` are the pipeline
+ * document's values; `development` is the test profile with monitoring off.
+ */
+export const PROFILE_DEFAULTS: Readonly<Record<EnvironmentName, Readonly<Record<ProfileKey, string>>>> = {
+  development: {
+    ENVIRONMENT: "development",
+    TRADING_MODE: "paper",
+    MAX_POSITION_SIZE: "1000",
+    MAX_DAILY_LOSS: "100000",
+    RISK_CHECK_ENABLED: "true",
+    MONITORING_ENABLED: "false",
+    ALERTING_ENABLED: "false",
+    CPU_AFFINITY: "false",
+    PERFORMANCE_MODE: "standard",
+  },
+  test: {
+    ENVIRONMENT: "test",
+    TRADING_MODE: "paper",
+    MAX_POSITION_SIZE: "1000",
+    MAX_DAILY_LOSS: "100000",
+    RISK_CHECK_ENABLED: "true",
+    MONITORING_ENABLED: "true",
+    ALERTING_ENABLED: "false",
+    CPU_AFFINITY: "false",
+    PERFORMANCE_MODE: "standard",
+  },
+  production: {
+    ENVIRONMENT: "production",
+    TRADING_MODE: "live",
+    MAX_POSITION_SIZE: "10000",
+    MAX_DAILY_LOSS: "5000000",
+    RISK_CHECK_ENABLED: "true",
+    MONITORING_ENABLED: "true",
+    ALERTING_ENABLED: "true",
+    CPU_AFFINITY: "true",
+    PERFORMANCE_MODE: "ultra_low_latency",
+  },
+};
+
+/**
+ * Secrets an environment may carry (the pipeline document's "Required
+ * Secrets"). Development has none; each environment has its own keys.
+ */
+export const SECRET_KEYS: Readonly<Record<EnvironmentName, readonly string[]>> = {
+  development: [],
+  test: [
+    "TEST_ZERODHA_API_KEY",
+    "TEST_ZERODHA_API_SECRET",
+    "TEST_BINANCE_API_KEY",
+    "TEST_BINANCE_API_SECRET",
+    "SLACK_WEBHOOK_URL",
+    "SSH_DEPLOY_KEY",
+  ],
+  production: [
+    "PROD_ZERODHA_API_KEY",
+    "PROD_ZERODHA_API_SECRET",
+    "PROD_BINANCE_API_KEY",
+    "PROD_BINANCE_API_SECRET",
+    "SLACK_WEBHOOK_URL",
+    "SSH_DEPLOY_KEY",
+  ],
+};
+
+const bool = z.enum(["true", "false"], { error: "expected true or false" }).transform((v) => v === "true");
+const positiveAmount = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, { error: "expected a positive number such as 1000 or 0.5" })
+  .transform(Number)
+  .refine((n) => n > 0 && Number.isFinite(n), { error: "expected a number greater than 0" });
+
+const profileSchema = z.object({
+  ENVIRONMENT: z.enum(["development", "test", "production"], { error: "expected development, test or production" }),
+  TRADING_MODE: z.enum(["paper", "live"], { error: "expected paper or live" }),
+  MAX_POSITION_SIZE: positiveAmount,
+  MAX_DAILY_LOSS: positiveAmount,
+  RISK_CHECK_ENABLED: bool,
+  MONITORING_ENABLED: bool,
+  ALERTING_ENABLED: bool,
+  CPU_AFFINITY: bool,
+  PERFORMANCE_MODE: z.enum(["standard", "low_latency", "ultra_low_latency"], {
+    error: "expected standard, low_latency or ultra_low_latency",
+  }),
+});
+
+/** A validated profile. */
+export type Profile = z.output<typeof profileSchema>;
+
+/** A resolved environment: typed values, the variables steps see, and secrets kept apart. */
+export interface ResolvedEnvironment {
+  readonly name: EnvironmentName;
+  readonly profile: Profile;
+  /** Profile variables as strings, passed to step commands and shown in reports. */
+  readonly variables: Readonly<Record<ProfileKey, string>>;
+  /** Where each variable came from (`default`, `prod.env:4`, `process environment`). */
+  readonly origins: Readonly<Record<ProfileKey, string>>;
+  /** Secret values by name; never rendered anywhere. */
+  readonly secrets: Readonly<Record<string, string>>;
+}
+
+/** Inputs to {@link resolveEnvironment}. */
+export interface ResolveEnvironmentInput {
+  readonly environment: EnvironmentName;
+  /** Env files, applied in order; later files override earlier ones. */
+  readonly envFiles?: readonly string[];
+  /** The process environment; its profile keys override the files. */
+  readonly processEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+const PROCESS_ENV = "process environment";
+
+/**
+ * Resolves and validates the profile for an environment.
+ * Precedence: defaults < env files (in order) < process environment.
+ * @throws ConfigError naming the file, line and key of every bad value.
+ */
+export function resolveEnvironment(input: ResolveEnvironmentInput): ResolvedEnvironment {
+  const { environment } = input;
+  const values: Record<string, string> = { ...PROFILE_DEFAULTS[environment] };
+  const origins: Record<string, string> = Object.fromEntries(PROFILE_KEYS.map((k) => [k, "default"]));
+  const secrets: Record<string, string> = {};
+  const allowedSecrets = new Set(SECRET_KEYS[environment]);
+
+  for (const file of input.envFiles ?? []) {
+    const problems: string[] = [];
+    for (const entry of parseEnvFile(readTextFile(file), file)) {
+      const where = `line ${entry.line}: ${entry.key}`;
+      if ((PROFILE_KEYS as readonly string[]).includes(entry.key)) {
+        values[entry.key] = entry.value;
+        origins[entry.key] = `${file}:${entry.line}`;
+      } else if (allowedSecrets.has(entry.key)) {
+        if (entry.value === "") problems.push(`${where}: secret is empty`);
+        else secrets[entry.key] = entry.value;
+      } else {
+        problems.push(`${where}: ${unknownKeyReason(entry.key, environment)}`);
+      }
+    }
+    if (problems.length > 0) throw new ConfigError(file, problems);
+  }
+
+  const env = input.processEnv ?? {};
+  for (const key of PROFILE_KEYS) {
+    const value = env[key];
+    if (value !== undefined) {
+      values[key] = value;
+      origins[key] = PROCESS_ENV;
+    }
+  }
+  for (const key of allowedSecrets) {
+    const value = env[key];
+    if (value !== undefined && value !== "") secrets[key] = value;
+  }
+
+  const parsed = profileSchema.safeParse(values);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const key = String(issue.path[0]);
+        return `${key} = ${JSON.stringify(values[key])} (from ${origins[key]}): ${issue.message}`;
+      });
+  if (parsed.success) problems.push(...policyProblems(environment, parsed.data, origins));
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(`${environment} environment profile`, problems);
+
+  const variables = Object.fromEntries(PROFILE_KEYS.map((k) => [k, values[k] as string])) as Record<ProfileKey, string>;
+  return { name: environment, profile: parsed.data, variables, origins: origins as Record<ProfileKey, string>, secrets };
+}
+
+function unknownKeyReason(key: string, environment: EnvironmentName): string {
+  const otherEnvironment = (Object.keys(SECRET_KEYS) as EnvironmentName[]).find(
+    (env) => env !== environment && SECRET_KEYS[env].includes(key),
+  );
+  if (otherEnvironment !== undefined) {
+    return `is a ${otherEnvironment} secret and must not be given to the ${environment} environment (each environment has its own keys)`;
+  }
+  const allowed = [...PROFILE_KEYS, ...SECRET_KEYS[environment]].join(", ");
+  return `unknown key; expected one of: ${allowed}`;
+}
+
+/** Rules across keys that keep a profile safe for its environment. */
+function policyProblems(environment: EnvironmentName, profile: Profile, origins: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const at = (key: ProfileKey, value: unknown, rule: string): void => {
+    problems.push(`${key} = ${JSON.stringify(String(value))} (from ${origins[key]}): ${rule}`);
+  };
+  if (profile.ENVIRONMENT !== environment) {
+    at("ENVIRONMENT", profile.ENVIRONMENT, `this stage runs in the ${environment} environment`);
+  }
+  if (environment === "production" && profile.TRADING_MODE !== "live") {
+    at("TRADING_MODE", profile.TRADING_MODE, "the production profile trades live; expected live");
+  }
+  if (environment !== "production" && profile.TRADING_MODE !== "paper") {
+    at("TRADING_MODE", profile.TRADING_MODE, `only production may trade live; expected paper in ${environment}`);
+  }
+  if (environment !== "development") {
+    if (!profile.RISK_CHECK_ENABLED) at("RISK_CHECK_ENABLED", false, `risk checks cannot be disabled in ${environment}`);
+    if (!profile.MONITORING_ENABLED) at("MONITORING_ENABLED", false, `monitoring cannot be disabled in ${environment}`);
+  }
+  if (environment === "production" && !profile.ALERTING_ENABLED) {
+    at("ALERTING_ENABLED", false, "alerting cannot be disabled in production");
+  }
+  return problems;
+}

@@ -1,0 +1,117 @@
+/**
+ * The optional pipeline config file in the target workspace,
+ * `shriven-pipeline.toml`. Every key is optional; the documented defaults
+ * apply to what is left out. Unknown keys are errors, so a typo never turns a
+ * gate off silently.
+ */
+import { join } from "node:path";
+import { parse as parseToml, TomlError } from "smol-toml";
+import { z } from "zod";
+import { ConfigError } from "../core/errors.js";
+import { readTextFile } from "./read-text-file.js";
+import { closedObject, describeIssues } from "./zod-issues.js";
+
+/** File name looked up in the workspace root. */
+export const CONFIG_FILE_NAME = "shriven-pipeline.toml";
+
+/** Longest step timeout accepted: a day. */
+const MAX_TIMEOUT_SECONDS = 24 * 60 * 60;
+
+/** Settings of one step, after defaults. */
+export interface StepSettings {
+  /** Run the step at all (default true). A disabled step is reported as skipped. */
+  readonly enabled: boolean;
+  /** Step timeout in seconds; `undefined` means the step's own default. */
+  readonly timeoutSeconds: number | undefined;
+  /** Extra arguments for the step's cargo command (default none). */
+  readonly extraArgs: readonly string[];
+}
+
+/** The whole validated config. */
+export interface PipelineConfig {
+  /** Where it was read from, or `undefined` when the workspace has none. */
+  readonly file: string | undefined;
+  /** Most steps run at once within a group; `undefined` means one per CPU. */
+  readonly jobs: number | undefined;
+  /** Per-step settings for every known step id. */
+  readonly steps: Readonly<Record<string, StepSettings>>;
+}
+
+const stepSchema = closedObject({
+  enabled: z.boolean({ error: "expected true or false" }).optional(),
+  timeout_seconds: z
+    .int({ error: "expected a whole number of seconds" })
+    .min(1, { error: "expected at least 1 second" })
+    .max(MAX_TIMEOUT_SECONDS, { error: `expected at most ${MAX_TIMEOUT_SECONDS} seconds (one day)` })
+    .optional(),
+  extra_args: z
+    .array(
+      z.string({ error: "expected a string" }).refine((s) => !s.includes("\0"), { error: "contains a NUL byte" }),
+      {
+        error: "expected an array of strings",
+      },
+    )
+    .optional(),
+});
+
+function configSchema(stepIds: readonly string[]) {
+  return closedObject({
+    jobs: z
+      .int({ error: "expected a whole number" })
+      .min(1, { error: "expected at least 1" })
+      .max(64, { error: "expected at most 64" })
+      .optional(),
+    steps: closedObject(Object.fromEntries(stepIds.map((id) => [id, stepSchema.optional()]))).optional(),
+  });
+}
+
+/**
+ * Loads `shriven-pipeline.toml` from a workspace (or an explicit path).
+ * A missing file in the workspace means all defaults; a missing explicit file is an error.
+ * @param stepIds Every step id the pipeline knows, so unknown ones are rejected.
+ */
+export function loadPipelineConfig(options: { workspace: string; file?: string; stepIds: readonly string[] }): PipelineConfig {
+  const path = options.file ?? join(options.workspace, CONFIG_FILE_NAME);
+  let text: string;
+  try {
+    text = readTextFile(path);
+  } catch (error) {
+    const missing = error instanceof ConfigError && error.problems[0] === "file not found";
+    if (missing && options.file === undefined) return defaults(options.stepIds, undefined, {});
+    throw error;
+  }
+  return parsePipelineConfig(text, path, options.stepIds);
+}
+
+/** Parses and validates config text; see {@link loadPipelineConfig}. */
+export function parsePipelineConfig(text: string, file: string, stepIds: readonly string[]): PipelineConfig {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (error) {
+    if (error instanceof TomlError) {
+      const reason = (error.message.split("\n")[0] ?? "").replace(/^Invalid TOML document: /, "");
+      throw new ConfigError(file, [`line ${error.line}, column ${error.column}: invalid TOML: ${reason}`]);
+    }
+    throw error;
+  }
+  const parsed = configSchema(stepIds).safeParse(raw);
+  if (!parsed.success) throw new ConfigError(file, describeIssues(parsed.error.issues));
+  const { jobs, steps = {} } = parsed.data;
+  return defaults(stepIds, file, steps as Record<string, z.output<typeof stepSchema> | undefined>, jobs);
+}
+
+function defaults(
+  stepIds: readonly string[],
+  file: string | undefined,
+  steps: Record<string, z.output<typeof stepSchema> | undefined>,
+  jobs?: number,
+): PipelineConfig {
+  const settings = Object.fromEntries(
+    stepIds.map((id) => {
+      const step = steps[id] ?? {};
+      return [id, { enabled: step.enabled ?? true, timeoutSeconds: step.timeout_seconds, extraArgs: step.extra_args ?? [] }];
+    }),
+  );
+  return { file, jobs, steps: settings };
+}

@@ -1,0 +1,84 @@
+import type { Command, ExecResult } from "./command.js";
+
+/** Final state of a step. `warned` passes the gate but is shown. */
+export type StepStatus = "passed" | "warned" | "failed" | "skipped" | "cancelled";
+
+/** One test case a test step saw (for JUnit XML and the report). */
+export interface TestCase {
+  /** The test binary or suite, e.g. `orderbook (src/lib.rs)`. */
+  readonly suite: string;
+  /** The test path, e.g. `tests::cancel_removes_order`. */
+  readonly name: string;
+  readonly status: "passed" | "failed" | "ignored";
+  /** Failure output (panic message and captured stdout), when failed. */
+  readonly message?: string;
+}
+
+/** A file a step produced, for callers to pick up. */
+export interface Artifact {
+  readonly name: string;
+  /** Local path of the file. */
+  readonly path: string;
+}
+
+/** What a step's own logic decides; the stage adds identity and timing. */
+export interface StepOutcome {
+  readonly status: Exclude<StepStatus, "cancelled">;
+  /** One line, e.g. `47/49 passed` or `No warnings`. */
+  readonly summary: string;
+  /** Further lines: file:line: message, failing test names, … */
+  readonly details?: readonly string[];
+  readonly artifacts?: readonly Artifact[];
+  readonly tests?: readonly TestCase[];
+}
+
+/** A step's full result as it appears in the report. */
+export interface StepResult {
+  readonly id: string;
+  readonly title: string;
+  readonly status: StepStatus;
+  readonly summary: string;
+  readonly details: readonly string[];
+  readonly artifacts: readonly Artifact[];
+  readonly tests?: readonly TestCase[];
+  readonly durationMs: number;
+  /** Log file with the step's full output, when one was written. */
+  readonly logFile?: string;
+}
+
+/** What a step may use while running. It never learns which runner runs it. */
+export interface StepContext {
+  /** Runs a command through the stage's runner; throws when the step is cancelled or times out. */
+  exec(command: Command): Promise<ExecResult>;
+  /** Options for this step from the pipeline config (validated). */
+  readonly options: StepOptions;
+  /** Environment variables of the resolved environment profile (also passed to every command). */
+  readonly profileEnv: Readonly<Record<string, string>>;
+  /**
+   * The workspace root as the commands see it (a host path, or the mount
+   * point in a container); only for turning absolute paths in tool output
+   * into workspace-relative ones.
+   */
+  readonly workspaceDir: string;
+  /** Aborted when the stage fails fast or the user interrupts. */
+  readonly signal: AbortSignal;
+}
+
+/** Options every step accepts from the pipeline config. */
+export interface StepOptions {
+  /** Extra arguments appended to the step's main cargo command. */
+  readonly extraArgs: readonly string[];
+}
+
+/** A unit of work in a stage: written once, run by any runner. */
+export interface Step {
+  /** Stable id used on the CLI (`--only test`) and in reports. */
+  readonly id: string;
+  /** Human title shown in summaries (`Formatting`). */
+  readonly title: string;
+  /** One sentence on what the step checks. */
+  readonly description: string;
+  /** Default timeout, overridable in the pipeline config. */
+  readonly defaultTimeoutSeconds: number;
+  run(context: StepContext): Promise<StepOutcome>;
+}

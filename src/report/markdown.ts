@@ -1,0 +1,37 @@
+import { formatDuration, type RunReport, STATUS_ICON } from "./report.js";
+
+/** Detail lines per step in the job summary. */
+const DETAIL_LINES = 30;
+
+function cell(text: string): string {
+  return text.replaceAll("|", "\\|").replaceAll("\n", " ");
+}
+
+/** A GitHub job summary (Markdown) of the run. */
+export function renderMarkdown(report: RunReport): string {
+  const headline = report.status === "warned" ? "passed with warnings" : report.status;
+  const lines = [
+    `### shriven-pipeline · ${report.stage} stage: ${STATUS_ICON[report.status]} ${headline} (${formatDuration(report.durationMs)})`,
+    "",
+    "| | Step | Result | Time |",
+    "|---|---|---|---|",
+    ...report.steps.map(
+      (s) =>
+        `| ${STATUS_ICON[s.status]} | ${cell(s.title)} | ${cell(s.summary)} | ${s.status === "skipped" ? "" : formatDuration(s.durationMs)} |`,
+    ),
+  ];
+  for (const step of report.steps) {
+    if (step.details.length === 0 || (step.status !== "failed" && step.status !== "warned")) continue;
+    const shown = step.details.slice(0, DETAIL_LINES).join("\n").replaceAll("```", "ʼʼʼ");
+    lines.push(
+      "",
+      `<details><summary>${cell(step.title)}: ${step.details.length} detail line(s)</summary>`,
+      "",
+      "```text",
+      shown,
+      "```",
+      "</details>",
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

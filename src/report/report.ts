@@ -1,0 +1,76 @@
+/**
+ * The run report: one object, rendered as console text, JSON, JUnit XML and
+ * Markdown. Its zod schema is the single source of its JSON Schema.
+ */
+import { z } from "zod";
+
+const stepStatus = z.enum(["passed", "warned", "failed", "skipped", "cancelled"]);
+
+const testCaseSchema = z.strictObject({
+  suite: z.string(),
+  name: z.string(),
+  status: z.enum(["passed", "failed", "ignored"]),
+  message: z.string().optional(),
+});
+
+const stepResultSchema = z.strictObject({
+  id: z.string().min(1),
+  title: z.string().min(1),
+  status: stepStatus,
+  summary: z.string(),
+  details: z.array(z.string()).readonly(),
+  artifacts: z.array(z.strictObject({ name: z.string(), path: z.string() })).readonly(),
+  tests: z.array(testCaseSchema).readonly().optional(),
+  durationMs: z.number().nonnegative(),
+  logFile: z.string().optional(),
+});
+
+/** Schema of `report.json`. */
+export const runReportSchema = z.strictObject({
+  $schema: z.string().optional(),
+  schemaVersion: z.literal(1),
+  tool: z.strictObject({ name: z.literal("shriven-pipeline"), version: z.string() }),
+  stage: z.enum(["dev", "staging", "production"]),
+  environment: z.strictObject({
+    name: z.enum(["development", "test", "production"]),
+    /** Profile variables; secrets are never part of a report. */
+    variables: z.record(z.string(), z.string()),
+  }),
+  runner: z.string(),
+  workspace: z.string(),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime(),
+  durationMs: z.number().nonnegative(),
+  status: z.enum(["passed", "warned", "failed", "cancelled"]),
+  /** The CLI's exit code for this run: 0 gates passed, 1 a gate failed, 130 interrupted. */
+  exitCode: z.union([z.literal(0), z.literal(1), z.literal(130)]),
+  steps: z.array(stepResultSchema).readonly(),
+});
+
+/** A run report. */
+export type RunReport = z.output<typeof runReportSchema>;
+
+/** The JSON Schema (draft 2020-12) of `report.json`. */
+export function reportJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(runReportSchema, { target: "draft-2020-12" }) as Record<string, unknown>;
+}
+
+/** Exit code for a run status. */
+export function exitCodeFor(status: RunReport["status"]): RunReport["exitCode"] {
+  if (status === "failed") return 1;
+  return status === "cancelled" ? 130 : 0;
+}
+
+/** `12.3 s`, or `850 ms` under a second. */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Icon per status, in the pipeline document's style. */
+export const STATUS_ICON: Readonly<Record<RunReport["steps"][number]["status"], string>> = {
+  passed: "✅",
+  warned: "⚠️",
+  failed: "❌",
+  skipped: "⏭️",
+  cancelled: "🚫",
+};

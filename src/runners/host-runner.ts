@@ -1,0 +1,144 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
+import { execa } from "execa";
+import type { Command, ExecOptions, ExecResult, Runner } from "../core/command.js";
+import { signalGroup } from "./process-group.js";
+
+/** Options of the {@link HostRunner}. */
+export interface HostRunnerOptions {
+  /** Absolute path of the workspace commands run in. */
+  readonly workspace: string;
+  /** Time between SIGTERM and SIGKILL when stopping a command. */
+  readonly killGraceMs?: number;
+}
+
+/** Exit code used when a program cannot be started, as shells do for "not found". */
+const NOT_STARTED = 127;
+
+/**
+ * Runs commands on the local toolchain with execa. Each command leads its own
+ * process group; cancelling or timing out signals the whole group, so no
+ * `cargo`/`rustc` survives the step.
+ */
+export class HostRunner implements Runner {
+  readonly name = "host";
+  private readonly workspace: string;
+  private readonly killGraceMs: number;
+
+  constructor(options: HostRunnerOptions) {
+    this.workspace = resolve(options.workspace);
+    this.killGraceMs = options.killGraceMs ?? 2000;
+  }
+
+  async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
+    const [file, ...args] = command.argv;
+    if (file === undefined) throw new TypeError("Command.argv must name a program");
+    const cwd = this.insideWorkspace(command.cwd ?? ".", "cwd");
+    for (const cache of command.caches ?? []) {
+      mkdirSync(this.insideWorkspace(cache.path, `cache ${cache.key}`), { recursive: true });
+    }
+    const started = performance.now();
+    if (options.signal?.aborted) return notRun(started, "cancelled before start", { cancelled: true });
+
+    const tee = {
+      *transform(chunk: unknown) {
+        options.log?.write(chunk as Uint8Array);
+        yield chunk;
+      },
+      binary: true,
+    };
+    const subprocess = execa(file, args, {
+      cwd,
+      env: { ...command.env },
+      extendEnv: true,
+      detached: true,
+      reject: false,
+      all: true,
+      stdin: "ignore",
+      stdout: [tee],
+      stderr: [tee],
+      stripFinalNewline: false,
+      encoding: "utf8",
+    });
+
+    let timedOut = false;
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = (): void => {
+      const pid = subprocess.pid;
+      if (pid === undefined || killTimer !== undefined) return;
+      signalGroup(pid, "SIGTERM");
+      killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), this.killGraceMs);
+    };
+    const onAbort = (): void => {
+      cancelled = true;
+      stop();
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const timeoutTimer =
+      command.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            stop();
+          }, command.timeoutMs);
+
+    const result = await subprocess;
+    options.signal?.removeEventListener("abort", onAbort);
+    clearTimeout(timeoutTimer);
+    clearTimeout(killTimer);
+    if ((timedOut || cancelled) && subprocess.pid !== undefined) {
+      // The leader is gone; make sure none of its children outlive it.
+      signalGroup(subprocess.pid, "SIGKILL");
+    }
+
+    const durationMs = performance.now() - started;
+    if (result.exitCode === undefined && result.signal === undefined && !timedOut && !cancelled) {
+      const reason = (result.cause as NodeJS.ErrnoException | undefined)?.code === "ENOENT" ? "not found on PATH" : result.shortMessage;
+      return notRun(started, `shriven-pipeline: cannot start ${file}: ${reason}\n`, {});
+    }
+    return {
+      exitCode: result.exitCode ?? null,
+      stdout: result.stdout ?? "",
+      stderr: result.stderr ?? "",
+      output: result.all ?? "",
+      durationMs,
+      timedOut,
+      cancelled: cancelled && !timedOut,
+      outputs: this.collectOutputs(command.outputs ?? []),
+    };
+  }
+
+  private collectOutputs(paths: readonly string[]): Record<string, string> {
+    const found: Record<string, string> = {};
+    for (const path of paths) {
+      const local = this.insideWorkspace(path, "output");
+      if (existsSync(local)) found[path] = local;
+    }
+    return found;
+  }
+
+  private insideWorkspace(path: string, what: string): string {
+    const full = resolve(this.workspace, path);
+    const rel = relative(this.workspace, full);
+    if (rel.startsWith("..") || isAbsolute(rel)) {
+      throw new TypeError(`${what} ${JSON.stringify(path)} is outside the workspace ${this.workspace}`);
+    }
+    return full;
+  }
+}
+
+function notRun(started: number, message: string, flags: { cancelled?: boolean }): ExecResult {
+  const cancelled = flags.cancelled === true;
+  const text = cancelled ? "" : message;
+  return {
+    exitCode: cancelled ? null : NOT_STARTED,
+    stdout: "",
+    stderr: text,
+    output: text,
+    durationMs: performance.now() - started,
+    timedOut: false,
+    cancelled,
+    outputs: {},
+  };
+}

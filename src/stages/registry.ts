@@ -1,0 +1,13 @@
+import { devStage } from "./dev.js";
+import type { Stage, StageName } from "./stage.js";
+
+/** The stages this version can run. Staging and production join as their steps land. */
+export const STAGES: Readonly<Partial<Record<StageName, Stage>>> = { dev: devStage };
+
+/** Every stage name of the pipeline document, available or not. */
+export const STAGE_NAMES: readonly StageName[] = ["dev", "staging", "production"];
+
+/** Every step id of every available stage, for validating config and `--only`. */
+export function allStepIds(): string[] {
+  return [...new Set(Object.values(STAGES).flatMap((stage) => stage.groups.flat().map((step) => step.id)))];
+}

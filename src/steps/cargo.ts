@@ -1,0 +1,41 @@
+/**
+ * How steps call cargo: the target directories they build in and the
+ * environment every cargo command gets.
+ */
+import type { CacheMount, Command } from "../core/command.js";
+
+/**
+ * Target directory of `cargo test` (full debug builds). It is cargo's default,
+ * so a developer's own `cargo test` reuses it.
+ */
+export const TEST_TARGET: CacheMount = { key: "cargo-target", path: "target" };
+
+/**
+ * Target directory shared by `cargo check` and `cargo clippy`: both build
+ * metadata only, so dependencies checked once serve both. Kept apart from
+ * {@link TEST_TARGET} so that tests and lints can build at the same time
+ * without waiting on cargo's build-directory lock.
+ */
+export const LINT_TARGET: CacheMount = { key: "cargo-target-lint", path: "target/shriven-lint" };
+
+/** Builds a cargo command in a target directory with colours off, so output can be parsed. */
+export function cargo(args: readonly string[], target?: CacheMount): Command {
+  const env: Record<string, string> = { CARGO_TERM_COLOR: "never" };
+  if (target !== undefined) env.CARGO_TARGET_DIR = target.path;
+  return { argv: ["cargo", ...args], env, caches: target === undefined ? [] : [target] };
+}
+
+/** Turns an absolute path the tool printed into a workspace-relative one. */
+export function relativeToWorkspace(path: string, workspaceDir: string): string {
+  const root = workspaceDir.endsWith("/") ? workspaceDir : `${workspaceDir}/`;
+  return path.startsWith(root) ? path.slice(root.length) : path;
+}
+
+/** The last non-empty lines of a command's output, for a failure we could not read better. */
+export function tail(output: string, count = 5): string[] {
+  return output
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== "")
+    .slice(-count);
+}

@@ -1,0 +1,36 @@
+import type { Step, StepContext, StepOutcome } from "../core/step.js";
+import { cargo, LINT_TARGET, tail } from "./cargo.js";
+import { formatDiagnostic, plural, readCargoMessages, shortDiagnostic } from "./cargo-messages.js";
+
+/** `cargo check` of every target: the quick compilation gate. */
+export const checkStep: Step = {
+  id: "check",
+  title: "Compilation",
+  description: "cargo check --workspace --all-targets: the code compiles",
+  defaultTimeoutSeconds: 600,
+  async run(context: StepContext): Promise<StepOutcome> {
+    const result = await context.exec(
+      cargo(["check", "--workspace", "--all-targets", "--message-format=json", ...context.options.extraArgs], LINT_TARGET),
+    );
+    const { diagnostics } = readCargoMessages(result.stdout);
+    const errors = diagnostics.filter((d) => d.level === "error");
+    const warnings = diagnostics.filter((d) => d.level === "warning");
+    const details = [...errors, ...warnings].map(formatDiagnostic);
+    if (result.exitCode !== 0) {
+      const first = errors[0];
+      if (first === undefined) {
+        const lines = tail(result.stderr);
+        return {
+          status: "failed",
+          summary: `cargo check failed (exit code ${result.exitCode}): ${lines[0] ?? "no output"}`,
+          details: lines,
+        };
+      }
+      return { status: "failed", summary: `${plural(errors.length, "error")}: ${shortDiagnostic(first)}`, details };
+    }
+    if (warnings.length > 0) {
+      return { status: "warned", summary: `Passed with ${plural(warnings.length, "warning")}`, details };
+    }
+    return { status: "passed", summary: "Passed" };
+  },
+};
