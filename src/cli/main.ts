@@ -144,8 +144,8 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   if (io.handleSignals) {
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
   }
   const live = io.stdout.isTTY === true && io.env.CI !== "true" && io.env.CI !== "1";
   let progress: ProgressView | undefined;

@@ -17,6 +17,6 @@ export class ConfigError extends Error {
     readonly source: string,
     readonly problems: readonly string[],
   ) {
-    super(`${source}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join("\n  ")}`}`);
+    super(`${source}:${problems.length === 1 ? ` ${problems[0]}` : `\n  ${problems.join("\n  ")}`}`);
   }
 }

@@ -1,10 +1,10 @@
-import { formatDuration, type RunReport, STATUS_ICON } from "./report.js";
+import { formatDuration, type RunReport, STATUS_ICON, stripControl } from "./report.js";
 
 /** Detail lines per step in the job summary. */
 const DETAIL_LINES = 30;
 
 function cell(text: string): string {
-  return text.replaceAll("|", "\\|").replaceAll("\n", " ");
+  return stripControl(text).replaceAll("|", "\\|").replaceAll("\n", " ");
 }
 
 /** A GitHub job summary (Markdown) of the run. */
@@ -22,7 +22,7 @@ export function renderMarkdown(report: RunReport): string {
   ];
   for (const step of report.steps) {
     if (step.details.length === 0 || (step.status !== "failed" && step.status !== "warned")) continue;
-    const shown = step.details.slice(0, DETAIL_LINES).join("\n").replaceAll("```", "ʼʼʼ");
+    const shown = stripControl(step.details.slice(0, DETAIL_LINES).join("\n")).replaceAll("```", "ʼʼʼ");
     lines.push(
       "",
       `<details><summary>${cell(step.title)}: ${step.details.length} detail line(s)</summary>`,

@@ -74,3 +74,12 @@ export const STATUS_ICON: Readonly<Record<RunReport["steps"][number]["status"], 
   skipped: "⏭️",
   cancelled: "🚫",
 };
+
+/** Control characters (ANSI escapes, NUL …) that tool output may carry; tab and newline stay. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
+
+/** Removes control characters so text is safe in XML and Markdown. */
+export function stripControl(text: string): string {
+  return text.replace(CONTROL, "");
+}

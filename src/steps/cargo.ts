@@ -31,11 +31,19 @@ export function relativeToWorkspace(path: string, workspaceDir: string): string 
   return path.startsWith(root) ? path.slice(root.length) : path;
 }
 
-/** The last non-empty lines of a command's output, for a failure we could not read better. */
-export function tail(output: string, count = 5): string[] {
-  return output
+/** How many lines of raw output a failure we could not read better keeps in its details. */
+const RAW_DETAIL_LINES = 12;
+
+/**
+ * Summary and details for a tool failure that produced no structured
+ * diagnostics: the tool's first `error` line (else its last line), and the
+ * last lines of its output.
+ */
+export function rawFailure(tool: string, exitCode: number | null, output: string): { summary: string; details: string[] } {
+  const lines = output
     .split("\n")
     .map((l) => l.trimEnd())
-    .filter((l) => l !== "")
-    .slice(-count);
+    .filter((l) => l !== "");
+  const headline = lines.find((l) => /^error(\[\w+\])?:/.test(l)) ?? lines.at(-1) ?? "no output";
+  return { summary: `${tool} failed (exit code ${exitCode ?? "none"}): ${headline}`, details: lines.slice(-RAW_DETAIL_LINES) };
 }

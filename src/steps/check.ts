@@ -1,5 +1,5 @@
 import type { Step, StepContext, StepOutcome } from "../core/step.js";
-import { cargo, LINT_TARGET, tail } from "./cargo.js";
+import { cargo, LINT_TARGET, rawFailure } from "./cargo.js";
 import { formatDiagnostic, plural, readCargoMessages, shortDiagnostic } from "./cargo-messages.js";
 
 /** `cargo check` of every target: the quick compilation gate. */
@@ -19,12 +19,7 @@ export const checkStep: Step = {
     if (result.exitCode !== 0) {
       const first = errors[0];
       if (first === undefined) {
-        const lines = tail(result.stderr);
-        return {
-          status: "failed",
-          summary: `cargo check failed (exit code ${result.exitCode}): ${lines[0] ?? "no output"}`,
-          details: lines,
-        };
+        return { status: "failed", ...rawFailure("cargo check", result.exitCode, result.stderr) };
       }
       return { status: "failed", summary: `${plural(errors.length, "error")}: ${shortDiagnostic(first)}`, details };
     }

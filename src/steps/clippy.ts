@@ -1,5 +1,5 @@
 import type { Step, StepContext, StepOutcome } from "../core/step.js";
-import { cargo, LINT_TARGET, tail } from "./cargo.js";
+import { cargo, LINT_TARGET, rawFailure } from "./cargo.js";
 import { formatDiagnostic, plural, readCargoMessages, shortDiagnostic } from "./cargo-messages.js";
 
 /** `cargo clippy --all-targets -- -D warnings`: no lint warnings allowed. */
@@ -20,12 +20,7 @@ export const clippyStep: Step = {
     if (result.exitCode === 0 && diagnostics.length === 0) return { status: "passed", summary: "No warnings" };
     const first = diagnostics[0];
     if (first === undefined) {
-      const lines = tail(result.stderr);
-      return {
-        status: "failed",
-        summary: `cargo clippy failed (exit code ${result.exitCode}): ${lines[0] ?? "no output"}`,
-        details: lines,
-      };
+      return { status: "failed", ...rawFailure("cargo clippy", result.exitCode, result.stderr) };
     }
     const code = first.code === undefined ? "" : ` [${first.code}]`;
     return {

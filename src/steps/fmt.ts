@@ -1,5 +1,5 @@
 import type { Step, StepContext, StepOutcome } from "../core/step.js";
-import { cargo, relativeToWorkspace, tail } from "./cargo.js";
+import { cargo, rawFailure, relativeToWorkspace } from "./cargo.js";
 import { plural } from "./cargo-messages.js";
 
 const DIFF_HEADER = /^Diff in (.+?)(?::(\d+):| at line (\d+):)\s*$/;
@@ -23,8 +23,7 @@ export const fmtStep: Step = {
       unformatted.set(file, lines);
     }
     if (unformatted.size === 0) {
-      const details = tail(result.stderr || result.output);
-      return { status: "failed", summary: `rustfmt failed (exit code ${result.exitCode}): ${details[0] ?? "no output"}`, details };
+      return { status: "failed", ...rawFailure("rustfmt", result.exitCode, result.output) };
     }
     const files = [...unformatted.keys()];
     return {

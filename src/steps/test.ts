@@ -1,5 +1,5 @@
 import type { Step, StepContext, StepOutcome } from "../core/step.js";
-import { cargo, TEST_TARGET, tail } from "./cargo.js";
+import { cargo, rawFailure, TEST_TARGET } from "./cargo.js";
 import { formatDiagnostic, plural, readCargoMessages, shortDiagnostic } from "./cargo-messages.js";
 import { firstFailureLine, parseLibtestOutput } from "./libtest-output.js";
 
@@ -42,14 +42,10 @@ export const testStep: Step = {
       return { status: "failed", summary: `${counts}; failed: ${names.join(", ")}${more}`, details, tests: run.cases };
     }
     if (result.exitCode !== 0) {
-      const why =
-        run.unfinishedSuites.length > 0 ? `${run.unfinishedSuites[0]} stopped without a result` : (tail(result.stderr)[0] ?? "no output");
-      return {
-        status: "failed",
-        summary: `${counts}; cargo test exited with code ${result.exitCode}: ${why}`,
-        details: details.length > 0 ? details : tail(result.stderr),
-        tests: run.cases,
-      };
+      const raw = rawFailure("cargo test", result.exitCode, result.stderr);
+      if (run.unfinishedSuites.length === 0) return { status: "failed", ...raw, tests: run.cases };
+      const why = `${run.unfinishedSuites[0]} stopped without a result`;
+      return { status: "failed", summary: `${counts}; cargo test exited with code ${result.exitCode}: ${why}`, details, tests: run.cases };
     }
     if (run.cases.length === 0) return { status: "warned", summary: "No tests found", tests: [] };
     return { status: "passed", summary: counts, tests: run.cases };

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 /** Live (not zombie) process ids among `pids`. */
 export function livePids(pids: readonly number[]): number[] {
@@ -34,4 +34,20 @@ export function readPids(file: string): number[] {
     .split("\n")
     .filter((l) => l.trim() !== "")
     .map(Number);
+}
+
+/** Live processes whose working directory is `dir` or inside it (cargo, rustc, test binaries of a workspace). */
+export function liveProcessesIn(dir: string): number[] {
+  const pids = readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const cwd = readlinkSync(`/proc/${pid}/cwd`);
+        return pid !== process.pid && (cwd === dir || cwd.startsWith(`${dir}/`));
+      } catch {
+        return false;
+      }
+    });
+  return livePids(pids);
 }

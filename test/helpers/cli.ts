@@ -1,0 +1,26 @@
+import { type CliIo, main } from "../../src/cli/main.js";
+
+/** What a CLI run printed and returned. */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI in-process with captured output and the given environment. */
+export async function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<CliRun> {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = {
+    stdout: { write: (t: string) => (stdout += t), isTTY: false },
+    stderr: { write: (t: string) => (stderr += t) },
+    env: options.env ?? { CI: "true" },
+    cwd: options.cwd ?? process.cwd(),
+    handleSignals: false,
+  };
+  const code = await main(args, io);
+  return { code, stdout, stderr };
+}

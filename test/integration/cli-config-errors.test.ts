@@ -1,0 +1,167 @@
+/**
+ * Bad configuration, environment files and usage stop the CLI with exit
+ * code 2 and a message naming the file, key and what was expected, before
+ * any step runs.
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { tempFiles } from "../helpers/temp.js";
+
+interface BadInput {
+  /** Files to put in the workspace besides Cargo.toml. */
+  readonly files?: Record<string, string | Buffer>;
+  /** Extra CLI arguments (relative paths are inside the workspace). */
+  readonly args?: readonly string[];
+  readonly env?: Record<string, string>;
+  /** Every string must appear in stderr. */
+  readonly expected: readonly string[];
+  readonly mkdir?: string;
+}
+
+const BAD: Record<string, BadInput> = {
+  "an unknown key in an env file": {
+    files: { "dev.env": "MAX_POSITON_SIZE=10\n" },
+    args: ["--env-file", "dev.env"],
+    expected: ["dev.env", "line 1: MAX_POSITON_SIZE: unknown key; expected one of:"],
+  },
+  "a non-numeric limit": {
+    files: { "dev.env": "MAX_POSITION_SIZE=lots\n" },
+    args: ["--env-file", "dev.env"],
+    expected: ['MAX_POSITION_SIZE = "lots"', "dev.env:1", "expected a positive number"],
+  },
+  "a negative limit": {
+    files: { "dev.env": "MAX_DAILY_LOSS=-100\n" },
+    args: ["--env-file", "dev.env"],
+    expected: ['MAX_DAILY_LOSS = "-100"', "expected a positive number"],
+  },
+  "live trading outside production": {
+    files: { "dev.env": "TRADING_MODE=live\n" },
+    args: ["--env-file", "dev.env"],
+    expected: ['TRADING_MODE = "live"', "only production may trade live; expected paper in development"],
+  },
+  "a production ENVIRONMENT in the dev stage": {
+    files: { "prod.env": "ENVIRONMENT=production\nTRADING_MODE=live\n" },
+    args: ["--env-file", "prod.env"],
+    expected: ['ENVIRONMENT = "production"', "this stage runs in the development environment"],
+  },
+  "a production secret in a dev env file": {
+    files: { "dev.env": "PROD_BINANCE_API_SECRET=hunter2-do-not-print\n" },
+    args: ["--env-file", "dev.env"],
+    expected: ["PROD_BINANCE_API_SECRET: is a production secret and must not be given to the development environment"],
+  },
+  "a missing env file": { args: ["--env-file", "nope.env"], expected: ["nope.env: file not found"] },
+  "an env file that is a directory": {
+    mkdir: "envdir",
+    args: ["--env-file", "envdir"],
+    expected: ["envdir: is a directory, expected a file"],
+  },
+  "an env file that is not text": {
+    files: { "bin.env": Buffer.from([0x41, 0x3d, 0xff, 0xfe, 0x0a]) },
+    args: ["--env-file", "bin.env"],
+    expected: ["bin.env: is not valid UTF-8 text"],
+  },
+  "a malformed env line": {
+    files: { "dev.env": "ENVIRONMENT=development\nexport\n" },
+    args: ["--env-file", "dev.env"],
+    expected: ["dev.env", 'line 2: expected KEY=VALUE, found no "="'],
+  },
+  "a bad boolean in the process environment": {
+    env: { RISK_CHECK_ENABLED: "maybe" },
+    expected: ['RISK_CHECK_ENABLED = "maybe" (from process environment): expected true or false'],
+  },
+  "an unknown key in the pipeline config": {
+    files: { "shriven-pipeline.toml": "[steps.test]\ntimeout = 30\n" },
+    expected: ["shriven-pipeline.toml", "steps.test.timeout: unknown key; expected one of: enabled, timeout_seconds, extra_args"],
+  },
+  "a wrong type in the pipeline config": {
+    files: { "shriven-pipeline.toml": '[steps.clippy]\nenabled = "yes"\n' },
+    expected: ["shriven-pipeline.toml", "steps.clippy.enabled: expected true or false"],
+  },
+  "a negative timeout in the pipeline config": {
+    files: { "shriven-pipeline.toml": "[steps.fmt]\ntimeout_seconds = -1\n" },
+    expected: ["steps.fmt.timeout_seconds: expected at least 1 second"],
+  },
+  "an unknown step in the pipeline config": {
+    files: { "shriven-pipeline.toml": "[steps.lint]\nenabled = false\n" },
+    expected: ["steps.lint: unknown key; expected one of: fmt, check, test, clippy"],
+  },
+  "invalid TOML in the pipeline config": {
+    files: { "shriven-pipeline.toml": "jobs = 2\n[steps.test\n" },
+    expected: ["shriven-pipeline.toml: line 2, column", "invalid TOML"],
+  },
+  "a pipeline config that is a directory": { mkdir: "shriven-pipeline.toml", expected: ["shriven-pipeline.toml: is a directory"] },
+};
+
+describe("configuration errors stop the run before any step", () => {
+  it.each(Object.entries(BAD))("%s", async (_, bad) => {
+    const source = tempFiles({ "Cargo.toml": "[workspace]\n" });
+    for (const [name, content] of Object.entries(bad.files ?? {})) writeFileSync(join(source, name), content);
+    if (bad.mkdir !== undefined) mkdirSync(join(source, bad.mkdir));
+    const run = await runCli(["run", "dev", "--source", source, ...(bad.args ?? [])], { cwd: source, env: { CI: "true", ...bad.env } });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^shriven-pipeline: configuration error in /);
+    for (const text of bad.expected) expect(run.stderr).toContain(text);
+    expect(run.stderr).toContain("No step was run.");
+    expect(run.stderr).not.toContain("hunter2");
+    expect(run.stdout).toBe("");
+    expect(existsSync(join(source, "target"))).toBe(false);
+  });
+});
+
+describe("usage errors", () => {
+  const source = () => tempFiles({ "Cargo.toml": "[workspace]\n" });
+  it.each([
+    ["no command", [], "Usage: shriven-pipeline"],
+    ["an unknown command", ["deploy"], 'unknown command "deploy"; expected run, list or help'],
+    ["run without a stage", ["run"], "run needs a stage: dev, staging or production"],
+    ["an unknown stage", ["run", "qa"], 'unknown stage "qa"; expected one of: dev'],
+    ["a stage not available yet", ["run", "production"], "the production stage is not available in this version yet"],
+    ["two stages", ["run", "dev", "staging"], "run takes one stage, got dev staging"],
+    ["an unknown option", ["run", "dev", "--fast"], "Unknown option '--fast'"],
+    ["--jobs 0", ["run", "dev", "--jobs", "0"], '--jobs: expected a whole number from 1 to 64, got "0"'],
+    ["--jobs abc", ["run", "dev", "--jobs", "abc"], '--jobs: expected a whole number from 1 to 64, got "abc"'],
+    [
+      "--only with an unknown step",
+      ["run", "dev", "--only", "fmt,lint"],
+      '--only: unknown step "lint" in the dev stage; expected: fmt, check, test, clippy',
+    ],
+    ["--only with an empty entry", ["run", "dev", "--only", "fmt,,test"], "--only: expected step ids separated by commas"],
+    ["list with arguments", ["list", "dev"], 'list takes no arguments, got "dev"'],
+  ])("%s", async (_, args, expected) => {
+    const dir = source();
+    const run = await runCli(args, { cwd: dir });
+    expect(run.code).toBe(2);
+    expect(`${run.stderr}${run.stdout}`).toContain(expected);
+    expect(existsSync(join(dir, "target"))).toBe(false);
+  });
+
+  it("refuses a --source without Cargo.toml, and a missing one", async () => {
+    const empty = tempFiles({});
+    expect((await runCli(["run", "dev", "--source", empty])).stderr).toContain(`no Cargo.toml in ${empty}; expected a Cargo workspace`);
+    expect((await runCli(["run", "dev", "--source", join(empty, "nope")])).stderr).toContain("no such directory");
+    const here = await runCli(["run", "dev"], { cwd: empty });
+    expect(here.code).toBe(2);
+    expect(here.stderr).toContain(`no Cargo.toml in the current directory (${empty}); pass --source DIR`);
+  });
+});
+
+describe("help, version and list", () => {
+  it("prints help and the version with exit code 0", async () => {
+    expect(await runCli(["--help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("run <stage>") });
+    expect(await runCli(["run", "--help"])).toMatchObject({ code: 0, stdout: expect.stringContaining("--env-file FILE") });
+    expect((await runCli(["--version"])).stdout).toMatch(/^shriven-pipeline \d+\.\d+\.\d+\n$/);
+  });
+
+  it("lists the stages and their steps in order with their groups", async () => {
+    const run = await runCli(["list"]);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split("\n");
+    const ids = lines.filter((l) => l.startsWith("  ")).map((l) => l.trim().split(/\s+/)[0]);
+    expect(ids).toEqual(["fmt", "check", "test", "clippy"]);
+    expect(run.stdout).toContain("dev (development environment)");
+    expect(run.stdout).toContain("staging: not available in this version yet");
+    expect(run.stdout).toMatch(/fmt +Formatting: .*\[group 1, runs alongside 1 other\]/);
+  });
+});
