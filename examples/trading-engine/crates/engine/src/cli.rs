@@ -1,0 +1,172 @@
+//! Command-line parsing for the `shriven-quant` binary.
+
+use std::error::Error;
+use std::fmt;
+
+use crate::demo::DemoOptions;
+
+/// Usage text printed by `--help` and on usage errors.
+pub const USAGE: &str = "\
+Usage: shriven-quant <COMMAND>
+
+Commands:
+  demo [--events N] [--seed S]   Run a deterministic simulated trading session
+  help                           Print this help
+  version                        Print the version (also -V, --version)
+
+Risk limits are read from the environment:
+  MAX_POSITION_SIZE   maximum absolute position in lots
+  MAX_DAILY_LOSS      maximum daily loss in ticks x lots
+  MAX_ORDER_QTY       maximum single order quantity in lots";
+
+/// A parsed command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Print the version.
+    Version,
+    /// Print usage.
+    Help,
+    /// Run the demo session.
+    Demo(DemoOptions),
+}
+
+/// A command-line usage error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CliError {
+    /// No command was given.
+    MissingCommand,
+    /// The command is not known.
+    UnknownCommand(String),
+    /// An option is not known for the command.
+    UnknownOption(String),
+    /// An option requires a value.
+    MissingValue(&'static str),
+    /// An option value could not be parsed.
+    InvalidValue {
+        /// The option, e.g. `--events`.
+        option: &'static str,
+        /// The raw value.
+        value: String,
+    },
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingCommand => f.write_str("no command given"),
+            Self::UnknownCommand(c) => write!(f, "unknown command '{c}'"),
+            Self::UnknownOption(o) => write!(f, "unknown option '{o}'"),
+            Self::MissingValue(o) => write!(f, "option '{o}' requires a value"),
+            Self::InvalidValue { option, value } => {
+                write!(f, "invalid value '{value}' for '{option}'")
+            }
+        }
+    }
+}
+
+impl Error for CliError {}
+
+/// Parses the arguments that follow the program name.
+///
+/// # Errors
+///
+/// Returns a [`CliError`] describing the first problem found.
+pub fn parse_args<I>(args: I) -> Result<Command, CliError>
+where
+    I: IntoIterator<Item = String>,
+{
+    let mut args = args.into_iter();
+    let command = args.next().ok_or(CliError::MissingCommand)?;
+    match command.as_str() {
+        "-V" | "--version" | "version" => Ok(Command::Version),
+        "-h" | "--help" | "help" => Ok(Command::Help),
+        "demo" => parse_demo(args).map(Command::Demo),
+        _ => Err(CliError::UnknownCommand(command)),
+    }
+}
+
+fn parse_demo(mut args: impl Iterator<Item = String>) -> Result<DemoOptions, CliError> {
+    let mut options = DemoOptions::default();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--events" => options.events = parse_value("--events", args.next())?,
+            "--seed" => options.seed = parse_value("--seed", args.next())?,
+            _ => return Err(CliError::UnknownOption(arg)),
+        }
+    }
+    if options.events == 0 {
+        return Err(CliError::InvalidValue {
+            option: "--events",
+            value: "0".to_owned(),
+        });
+    }
+    Ok(options)
+}
+
+fn parse_value<T: std::str::FromStr>(
+    option: &'static str,
+    value: Option<String>,
+) -> Result<T, CliError> {
+    let value = value.ok_or(CliError::MissingValue(option))?;
+    value
+        .parse()
+        .map_err(|_| CliError::InvalidValue { option, value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, CliError> {
+        parse_args(args.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn version_and_help_flags() {
+        for flag in ["-V", "--version", "version"] {
+            assert_eq!(parse(&[flag]), Ok(Command::Version));
+        }
+        for flag in ["-h", "--help", "help"] {
+            assert_eq!(parse(&[flag]), Ok(Command::Help));
+        }
+        assert_eq!(parse(&[]), Err(CliError::MissingCommand));
+        assert_eq!(
+            parse(&["trade"]),
+            Err(CliError::UnknownCommand("trade".to_owned()))
+        );
+    }
+
+    #[test]
+    fn demo_options() {
+        assert_eq!(parse(&["demo"]), Ok(Command::Demo(DemoOptions::default())));
+        let expected = DemoOptions {
+            events: 500,
+            seed: 9,
+            ..DemoOptions::default()
+        };
+        assert_eq!(
+            parse(&["demo", "--seed", "9", "--events", "500"]),
+            Ok(Command::Demo(expected))
+        );
+    }
+
+    #[test]
+    fn demo_option_errors() {
+        assert_eq!(
+            parse(&["demo", "--events"]),
+            Err(CliError::MissingValue("--events"))
+        );
+        assert_eq!(
+            parse(&["demo", "--events", "lots"]),
+            Err(CliError::InvalidValue {
+                option: "--events",
+                value: "lots".to_owned()
+            })
+        );
+        assert!(parse(&["demo", "--events", "0"]).is_err());
+        assert_eq!(
+            parse(&["demo", "--fast"]),
+            Err(CliError::UnknownOption("--fast".to_owned()))
+        );
+    }
+}

@@ -1,0 +1,59 @@
+//! `shriven-quant`: command-line entry point of the ShrivenQuant engine.
+//!
+//! Kept deliberately thin: parse the command line, dispatch to one function
+//! per command, map errors to exit codes (2 for usage errors, 1 for runtime
+//! errors). New modes (e.g. paper trading) add a `Command` variant and a
+//! `run_*` function.
+
+use std::error::Error;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use engine::cli::{self, Command, USAGE};
+use engine::demo::{self, DemoOptions};
+use engine::risk::RiskLimits;
+
+fn main() -> ExitCode {
+    let command = match cli::parse_args(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("error: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<(), Box<dyn Error>> {
+    match command {
+        Command::Version => {
+            println!("shriven-quant {}", engine::VERSION);
+            Ok(())
+        }
+        Command::Help => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Command::Demo(options) => run_demo(&options),
+    }
+}
+
+fn run_demo(options: &DemoOptions) -> Result<(), Box<dyn Error>> {
+    let limits = RiskLimits::from_env()?;
+    let started = Instant::now();
+    let summary = demo::run_demo(options, limits)?;
+    let elapsed = started.elapsed();
+    println!("{summary}");
+    let per_event_ns = elapsed.as_nanos() / options.events.max(1) as u128;
+    println!(
+        "  elapsed           {:.3} ms ({per_event_ns} ns/event)",
+        elapsed.as_secs_f64() * 1e3
+    );
+    Ok(())
+}
