@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { execa } from "execa";
 import type { Command, ExecOptions, ExecResult, Runner } from "../core/command.js";
-import { signalGroup } from "./process-group.js";
+import { signalGroup, waitForGroupExit } from "./process-group.js";
 
 /** Options of the {@link HostRunner}. */
 export interface HostRunnerOptions {
@@ -11,6 +11,9 @@ export interface HostRunnerOptions {
   /** Time between SIGTERM and SIGKILL when stopping a command. */
   readonly killGraceMs?: number;
 }
+
+/** Longest wait for killed processes to disappear before reporting a cancelled command. */
+const GROUP_EXIT_LIMIT_MS = 5000;
 
 /** Exit code used when a program cannot be started, as shells do for "not found". */
 const NOT_STARTED = 127;
@@ -88,8 +91,10 @@ export class HostRunner implements Runner {
     clearTimeout(timeoutTimer);
     clearTimeout(killTimer);
     if ((timedOut || cancelled) && subprocess.pid !== undefined) {
-      // The leader is gone; make sure none of its children outlive it.
+      // The leader is gone; make sure none of its children outlive it, and
+      // that they are gone before the step reports back.
       signalGroup(subprocess.pid, "SIGKILL");
+      await waitForGroupExit(subprocess.pid, GROUP_EXIT_LIMIT_MS);
     }
 
     const durationMs = performance.now() - started;

@@ -21,3 +21,13 @@ export function groupAlive(pgid: number): boolean {
     return false;
   }
 }
+
+/** Waits until no process of the group is left (bounded), polling every 20 ms. */
+export async function waitForGroupExit(pgid: number, limitMs: number): Promise<boolean> {
+  const deadline = performance.now() + limitMs;
+  while (groupAlive(pgid)) {
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
