@@ -1,4 +1,21 @@
+import type { Reporter, TestModule } from "vitest/node";
 import { defineConfig } from "vitest/config";
+
+/** Ends the run with the plain `N passed, N failed, N skipped` line CI logs are read for. */
+const closingLine: Reporter = {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>) {
+    const counts = { passed: 0, failed: 0, skipped: 0 };
+    for (const module of testModules) {
+      for (const test of module.children.allTests()) {
+        const state = test.result().state;
+        if (state === "passed") counts.passed++;
+        else if (state === "failed") counts.failed++;
+        else counts.skipped++;
+      }
+    }
+    process.stdout.write(`\nvitest: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+  },
+};
 
 export default defineConfig({
   test: {
@@ -7,5 +24,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Integration suites build the example with real cargo; two at once fill two cores.
     maxWorkers: 2,
+    reporters: ["default", closingLine],
   },
 });
