@@ -13,21 +13,6 @@ export function livePids(pids: readonly number[]): number[] {
   });
 }
 
-/** Live processes whose command line mentions `marker` (e.g. a unique temp path). */
-export function liveProcessesMentioning(marker: string): number[] {
-  const pids = readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return pid !== process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
-      } catch {
-        return false;
-      }
-    });
-  return livePids(pids);
-}
-
 /** Reads pids written one per line to a file. */
 export function readPids(file: string): number[] {
   return readFileSync(file, "utf8")

@@ -1,16 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parseEnvFile } from "../../src/config/dotenv.js";
-import { ConfigError } from "../../src/core/errors.js";
+import { configError } from "../helpers/config-error.js";
 
 function problems(text: string): string[] {
-  try {
-    parseEnvFile(text, "x.env");
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).source).toBe("x.env");
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error("expected a ConfigError");
+  const error = configError(() => parseEnvFile(text, "x.env"));
+  expect(error.source).toBe("x.env");
+  return [...error.problems];
 }
 
 describe("parseEnvFile", () => {

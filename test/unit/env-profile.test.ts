@@ -2,18 +2,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROFILE_DEFAULTS, resolveEnvironment } from "../../src/config/env-profile.js";
-import { ConfigError } from "../../src/core/errors.js";
+import { configError } from "../helpers/config-error.js";
 import { tempFiles } from "../helpers/temp.js";
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("resolveEnvironment", () => {
   it("gives the pipeline document's production profile by default", () => {

@@ -2,20 +2,15 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CONFIG_FILE_NAME, loadPipelineConfig, parsePipelineConfig } from "../../src/config/pipeline-config.js";
-import { ConfigError } from "../../src/core/errors.js";
+import { configError } from "../helpers/config-error.js";
 import { tempDir, tempFiles } from "../helpers/temp.js";
 
 const IDS = ["fmt", "check", "test", "clippy"];
 
 function problems(text: string): string[] {
-  try {
-    parsePipelineConfig(text, "shriven-pipeline.toml", IDS);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).source).toBe("shriven-pipeline.toml");
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error("expected a ConfigError");
+  const error = configError(() => parsePipelineConfig(text, "shriven-pipeline.toml", IDS));
+  expect(error.source).toBe("shriven-pipeline.toml");
+  return [...error.problems];
 }
 
 describe("pipeline config", () => {
