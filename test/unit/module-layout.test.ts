@@ -20,6 +20,7 @@ describe("module layout", () => {
   it("imports every file under src/ without output, timers or signal handlers", async () => {
     const write = vi.spyOn(process.stdout, "write");
     const writeErr = vi.spyOn(process.stderr, "write");
+    const consoles = (["log", "info", "warn", "error", "debug"] as const).map((m) => vi.spyOn(console, m));
     const timers = vi.spyOn(globalThis, "setTimeout");
     const intervals = vi.spyOn(globalThis, "setInterval");
     const listeners = ["SIGINT", "SIGTERM", "exit"].map((e) => process.listenerCount(e));
@@ -28,6 +29,7 @@ describe("module layout", () => {
     for (const file of files) await import(pathToFileURL(file).href);
     expect(write).not.toHaveBeenCalled();
     expect(writeErr).not.toHaveBeenCalled();
+    for (const spy of consoles) expect(spy).not.toHaveBeenCalled();
     expect(timers).not.toHaveBeenCalled();
     expect(intervals).not.toHaveBeenCalled();
     expect(["SIGINT", "SIGTERM", "exit"].map((e) => process.listenerCount(e))).toEqual(listeners);
