@@ -7,12 +7,14 @@ import { existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { readEnvFiles, resolveEnvironment } from "../config/env-profile.js";
+import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { ConfigError, UsageError } from "../core/errors.js";
-import { runPipeline } from "../pipeline/run-pipeline.js";
+import { checkOnly, runPipeline, stageByName } from "../pipeline/run-pipeline.js";
 import { toolVersion } from "../pipeline/version.js";
 import { renderConsoleSummary } from "../report/console.js";
 import { HostRunner } from "../runners/host-runner.js";
-import { STAGE_NAMES, STAGES } from "../stages/registry.js";
+import { allStepIds, STAGE_NAMES, STAGES } from "../stages/registry.js";
 import { LiveProgress, PlainProgress, type ProgressView, type TextOut } from "./progress.js";
 
 /** Where the CLI reads and writes; the real process by default. */
@@ -137,10 +139,19 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       positionals.length === 0 ? "run needs a stage: dev, staging or production" : `run takes one stage, got ${positionals.join(" ")}`,
     );
   }
-  const stageName = positionals[0] as string;
+  const stage = stageByName(positionals[0] as string);
   const source = resolveSource(values.source, io.cwd);
   const jobs = values.jobs === undefined ? undefined : parseJobs(values.jobs);
   const only = values.only === undefined ? undefined : parseOnly(values.only);
+  checkOnly(stage, only);
+  const config = loadPipelineConfig({ workspace: source, stepIds: allStepIds() });
+  const environment = resolveEnvironment({
+    environment: stage.environment,
+    envFiles: readEnvFiles((values["env-file"] ?? []).map((f) => resolve(io.cwd, f))),
+    processEnv: io.env,
+  });
+  const reportDir = resolve(io.cwd, values["report-dir"] ?? join(source, "target", "shriven-pipeline", stage.name));
+
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   if (io.handleSignals) {
@@ -148,30 +159,27 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     process.on("SIGTERM", onSignal);
   }
   const live = io.stdout.isTTY === true && io.env.CI !== "true" && io.env.CI !== "1";
-  let progress: ProgressView | undefined;
+  const progress: ProgressView = live ? new LiveProgress(io.stdout, stage) : new PlainProgress(io.stdout, stage);
   try {
     const { report, files } = await runPipeline({
-      stage: stageName,
-      source,
-      runner: new HostRunner({ workspace: source }),
-      envFiles: (values["env-file"] ?? []).map((f) => resolve(io.cwd, f)),
-      processEnv: io.env,
-      ...(values["report-dir"] === undefined ? {} : { reportDir: resolve(io.cwd, values["report-dir"]) }),
+      stage,
+      config,
+      environment,
+      runner: new HostRunner({ workspace: source, secrets: environment.secrets }),
+      workspaceDir: source,
+      workspaceLabel: source,
+      reportDir,
       ...(only === undefined ? {} : { only }),
-      ...(jobs === undefined ? {} : { jobs }),
-      defaultJobs: availableParallelism(),
+      jobs: jobs ?? config.jobs ?? availableParallelism(),
       signal: controller.signal,
       ...(io.env.GITHUB_STEP_SUMMARY === undefined ? {} : { stepSummaryFile: io.env.GITHUB_STEP_SUMMARY }),
-      onStart: (stage) => {
-        progress = live ? new LiveProgress(io.stdout, stage) : new PlainProgress(io.stdout, stage);
-      },
-      onEvent: (event) => progress?.onEvent(event),
+      onEvent: (event) => progress.onEvent(event),
     });
-    progress?.stop();
+    progress.stop();
     io.stdout.write(`\n${renderConsoleSummary(report, files.json)}`);
     return report.exitCode;
   } finally {
-    progress?.stop();
+    progress.stop();
     if (io.handleSignals) {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);

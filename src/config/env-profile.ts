@@ -127,11 +127,22 @@ export interface ResolvedEnvironment {
   readonly secrets: Readonly<Record<string, string>>;
 }
 
+/** The text of one env file and the name errors call it by. */
+export interface EnvFileText {
+  readonly name: string;
+  readonly text: string;
+}
+
+/** Reads env files from disk (every failure a ConfigError naming the file). */
+export function readEnvFiles(paths: readonly string[]): EnvFileText[] {
+  return paths.map((name) => ({ name, text: readTextFile(name) }));
+}
+
 /** Inputs to {@link resolveEnvironment}. */
 export interface ResolveEnvironmentInput {
   readonly environment: EnvironmentName;
   /** Env files, applied in order; later files override earlier ones. */
-  readonly envFiles?: readonly string[];
+  readonly envFiles?: readonly EnvFileText[];
   /** The process environment; its profile keys override the files. */
   readonly processEnv?: Readonly<Record<string, string | undefined>>;
 }
@@ -150,9 +161,9 @@ export function resolveEnvironment(input: ResolveEnvironmentInput): ResolvedEnvi
   const secrets: Record<string, string> = {};
   const allowedSecrets = new Set(SECRET_KEYS[environment]);
 
-  for (const file of input.envFiles ?? []) {
+  for (const { name: file, text } of input.envFiles ?? []) {
     const problems: string[] = [];
-    for (const entry of parseEnvFile(readTextFile(file), file)) {
+    for (const entry of parseEnvFile(text, file)) {
       const where = `line ${entry.line}: ${entry.key}`;
       if ((PROFILE_KEYS as readonly string[]).includes(entry.key)) {
         values[entry.key] = entry.value;

@@ -77,10 +77,15 @@ export function loadPipelineConfig(options: { workspace: string; file?: string; 
     text = readTextFile(path);
   } catch (error) {
     const missing = error instanceof ConfigError && error.problems[0] === "file not found";
-    if (missing && options.file === undefined) return defaults(options.stepIds, undefined, {});
+    if (missing && options.file === undefined) return defaultPipelineConfig(options.stepIds);
     throw error;
   }
   return parsePipelineConfig(text, path, options.stepIds);
+}
+
+/** The configuration of a workspace without a config file: every documented default. */
+export function defaultPipelineConfig(stepIds: readonly string[]): PipelineConfig {
+  return defaults(stepIds, undefined, {});
 }
 
 /** Parses and validates config text; see {@link loadPipelineConfig}. */

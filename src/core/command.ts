@@ -25,6 +25,18 @@ export interface Command {
   readonly caches?: readonly CacheMount[];
   /** Files the command produces, relative to the workspace root, to hand back. */
   readonly outputs?: readonly string[];
+  /**
+   * Names of secret environment variables the command may need (e.g.
+   * `CARGO_REGISTRY_TOKEN`). The step never sees their values: each runner
+   * supplies the ones it holds (the host from env files, Dagger as `Secret`s).
+   */
+  readonly secretEnv?: readonly string[];
+  /**
+   * The step reads stdout and stderr as one stream in arrival order
+   * (`ExecResult.output`); runners that cannot interleave them otherwise
+   * merge them at the source.
+   */
+  readonly mergeOutput?: boolean;
 }
 
 /** The outcome of one {@link Command}. A non-zero exit is data, not an exception. */
@@ -33,7 +45,10 @@ export interface ExecResult {
   readonly exitCode: number | null;
   readonly stdout: string;
   readonly stderr: string;
-  /** stdout and stderr interleaved in arrival order. */
+  /**
+   * stdout and stderr together: interleaved in arrival order when the command
+   * asked for `mergeOutput` (or the runner always can), else stdout then stderr.
+   */
   readonly output: string;
   readonly durationMs: number;
   /** The command ran past its `timeoutMs` and was killed. */

@@ -1,39 +1,37 @@
 /**
- * Running a stage end to end: validate configuration and environment (before
- * any step), run the stage, build the report and write it.
+ * Running a stage end to end once its inputs are validated: run the stage,
+ * build the report and write it. The edges (CLI on the host, the Dagger
+ * module) load and validate configuration and environment first, so nothing
+ * runs on bad input.
  */
-import { join, resolve } from "node:path";
-import { resolveEnvironment } from "../config/env-profile.js";
-import { loadPipelineConfig } from "../config/pipeline-config.js";
+import { join } from "node:path";
+import type { ResolvedEnvironment } from "../config/env-profile.js";
+import type { PipelineConfig } from "../config/pipeline-config.js";
 import type { Runner } from "../core/command.js";
 import { UsageError } from "../core/errors.js";
 import { exitCodeFor, type RunReport } from "../report/report.js";
 import { type ReportFiles, writeReport } from "../report/write-report.js";
-import { allStepIds, STAGES } from "../stages/registry.js";
+import { STAGES } from "../stages/registry.js";
 import { runStage, type Stage, type StageEvent, type StageName, stageStepIds } from "../stages/stage.js";
 import { toolVersion } from "./version.js";
 
 /** Inputs of {@link runPipeline}. */
 export interface RunPipelineOptions {
-  /** Stage name as given by the user; unknown names are usage errors. */
-  readonly stage: string;
-  /** Workspace on this machine (holds `Cargo.toml`). */
-  readonly source: string;
+  readonly stage: Stage;
+  readonly config: PipelineConfig;
+  readonly environment: ResolvedEnvironment;
   readonly runner: Runner;
-  /** The workspace root as the runner's commands see it; defaults to `source`. */
-  readonly workspaceDir?: string;
-  readonly envFiles?: readonly string[];
-  readonly processEnv?: Readonly<Record<string, string | undefined>>;
-  /** Defaults to `<source>/target/shriven-pipeline/<stage>`. */
-  readonly reportDir?: string;
+  /** The workspace root as the runner's commands see it. */
+  readonly workspaceDir: string;
+  /** How the report names the workspace (a host path, or the Dagger source). */
+  readonly workspaceLabel: string;
+  /** Local folder for the report files and step logs. */
+  readonly reportDir: string;
   readonly only?: readonly string[];
-  /** Overrides the config's `jobs`; defaults to one per CPU. */
-  readonly jobs?: number;
-  readonly defaultJobs: number;
+  /** Most steps at once within a group. */
+  readonly jobs: number;
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: StageEvent) => void;
-  /** Pre-flight done, steps about to run. */
-  readonly onStart?: (stage: Stage, reportDir: string) => void;
   /** `$GITHUB_STEP_SUMMARY`, appended to when set. */
   readonly stepSummaryFile?: string;
 }
@@ -57,39 +55,31 @@ export function stageByName(name: string): Stage {
   return stage;
 }
 
-/**
- * Runs a stage. Configuration and usage problems throw (ConfigError,
- * UsageError) before any step runs; gate failures are in the report.
- */
-export async function runPipeline(options: RunPipelineOptions): Promise<PipelineRun> {
-  const stage = stageByName(options.stage);
-  const source = resolve(options.source);
+/** Checks `--only` step ids against a stage. */
+export function checkOnly(stage: Stage, only: readonly string[] | undefined): void {
   const stepIds = stageStepIds(stage);
-  const unknown = (options.only ?? []).filter((id) => !stepIds.includes(id));
+  const unknown = (only ?? []).filter((id) => !stepIds.includes(id));
   if (unknown.length > 0) {
     throw new UsageError(
       `--only: unknown step ${unknown.map((id) => JSON.stringify(id)).join(", ")} in the ${stage.name} stage; expected: ${stepIds.join(", ")}`,
     );
   }
-  const config = loadPipelineConfig({ workspace: source, stepIds: allStepIds() });
-  const environment = resolveEnvironment({
-    environment: stage.environment,
-    envFiles: options.envFiles ?? [],
-    processEnv: options.processEnv ?? {},
-  });
-  const reportDir = resolve(options.reportDir ?? join(source, "target", "shriven-pipeline", stage.name));
-  options.onStart?.(stage, reportDir);
+}
 
+/** Runs a validated stage; gate failures are in the report, never thrown. */
+export async function runPipeline(options: RunPipelineOptions): Promise<PipelineRun> {
+  const { stage, environment } = options;
+  checkOnly(stage, options.only);
   const startedAt = new Date();
   const outcome = await runStage({
     stage,
     runner: options.runner,
-    workspaceDir: options.workspaceDir ?? source,
-    settings: config.steps,
+    workspaceDir: options.workspaceDir,
+    settings: options.config.steps,
     profileEnv: environment.variables,
     ...(options.only === undefined ? {} : { only: new Set(options.only) }),
-    jobs: options.jobs ?? config.jobs ?? options.defaultJobs,
-    logDir: join(reportDir, "logs"),
+    jobs: options.jobs,
+    logDir: join(options.reportDir, "logs"),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   });
@@ -100,7 +90,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     stage: stage.name,
     environment: { name: environment.name, variables: { ...environment.variables } },
     runner: options.runner.name,
-    workspace: source,
+    workspace: options.workspaceLabel,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - startedAt.getTime(),
@@ -108,6 +98,6 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     exitCode: exitCodeFor(outcome.status),
     steps: outcome.steps,
   };
-  const files = writeReport(report, reportDir, options.stepSummaryFile);
+  const files = writeReport(report, options.reportDir, options.stepSummaryFile);
   return { report, files };
 }

@@ -10,6 +10,11 @@ export interface HostRunnerOptions {
   readonly workspace: string;
   /** Time between SIGTERM and SIGKILL when stopping a command. */
   readonly killGraceMs?: number;
+  /**
+   * Secret values by name (from env files). A command gets the ones it lists
+   * in `secretEnv`; others it inherits from the process environment, if set there.
+   */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 /** Longest wait for killed processes to disappear before reporting a cancelled command. */
@@ -27,10 +32,12 @@ export class HostRunner implements Runner {
   readonly name = "host";
   private readonly workspace: string;
   private readonly killGraceMs: number;
+  private readonly secrets: Readonly<Record<string, string>>;
 
   constructor(options: HostRunnerOptions) {
     this.workspace = resolve(options.workspace);
     this.killGraceMs = options.killGraceMs ?? 2000;
+    this.secrets = options.secrets ?? {};
   }
 
   async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
@@ -52,7 +59,7 @@ export class HostRunner implements Runner {
     };
     const subprocess = execa(file, args, {
       cwd,
-      env: { ...command.env },
+      env: { ...command.env, ...this.secretsFor(command) },
       extendEnv: true,
       detached: true,
       reject: false,
@@ -112,6 +119,15 @@ export class HostRunner implements Runner {
       cancelled: cancelled && !timedOut,
       outputs: this.collectOutputs(command.outputs ?? []),
     };
+  }
+
+  private secretsFor(command: Command): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const name of command.secretEnv ?? []) {
+      const value = this.secrets[name];
+      if (value !== undefined) env[name] = value;
+    }
+    return env;
   }
 
   private collectOutputs(paths: readonly string[]): Record<string, string> {

@@ -18,11 +18,18 @@ export const TEST_TARGET: CacheMount = { key: "cargo-target", path: "target" };
  */
 export const LINT_TARGET: CacheMount = { key: "cargo-target-lint", path: "target/shriven-lint" };
 
-/** Builds a cargo command in a target directory with colours off, so output can be parsed. */
+/** Secret a cargo build may need to fetch from a private registry. */
+export const REGISTRY_TOKEN = "CARGO_REGISTRY_TOKEN";
+
+/**
+ * Builds a cargo command with colours off, so output can be parsed. With a
+ * target directory it is a build: it gets that cache and may use the
+ * registry token.
+ */
 export function cargo(args: readonly string[], target?: CacheMount): Command {
-  const env: Record<string, string> = { CARGO_TERM_COLOR: "never" };
-  if (target !== undefined) env.CARGO_TARGET_DIR = target.path;
-  return { argv: ["cargo", ...args], env, caches: target === undefined ? [] : [target] };
+  const command: Command = { argv: ["cargo", ...args], env: { CARGO_TERM_COLOR: "never" } };
+  if (target === undefined) return command;
+  return { ...command, env: { ...command.env, CARGO_TARGET_DIR: target.path }, caches: [target], secretEnv: [REGISTRY_TOKEN] };
 }
 
 /** Turns an absolute path the tool printed into a workspace-relative one. */
@@ -43,7 +50,7 @@ export function rawFailure(tool: string, exitCode: number | null, output: string
   const lines = output
     .split("\n")
     .map((l) => l.trimEnd())
-    .filter((l) => l !== "");
+    .filter((l) => l !== "" && !l.startsWith('{"reason":'));
   const headline = lines.find((l) => /^error(\[\w+\])?:/.test(l)) ?? lines.at(-1) ?? "no output";
   return { summary: `${tool} failed (exit code ${exitCode ?? "none"}): ${headline}`, details: lines.slice(-RAW_DETAIL_LINES) };
 }

@@ -13,10 +13,12 @@ export const testStep: Step = {
   description: "cargo test --workspace: every test passes",
   defaultTimeoutSeconds: 900,
   async run(context: StepContext): Promise<StepOutcome> {
-    const result = await context.exec(
-      cargo(["test", "--workspace", "--no-fail-fast", "--message-format=json", ...context.options.extraArgs], TEST_TARGET),
-    );
-    const errors = readCargoMessages(result.stdout).diagnostics.filter((d) => d.level === "error");
+    const result = await context.exec({
+      ...cargo(["test", "--workspace", "--no-fail-fast", "--message-format=json", ...context.options.extraArgs], TEST_TARGET),
+      // Which test binary a result belongs to is on stderr ("Running …"), the results on stdout.
+      mergeOutput: true,
+    });
+    const errors = readCargoMessages(result.output).diagnostics.filter((d) => d.level === "error");
     const firstError = errors[0];
     if (firstError !== undefined) {
       return {
@@ -42,7 +44,7 @@ export const testStep: Step = {
       return { status: "failed", summary: `${counts}; failed: ${names.join(", ")}${more}`, details, tests: run.cases };
     }
     if (result.exitCode !== 0) {
-      const raw = rawFailure("cargo test", result.exitCode, result.stderr);
+      const raw = rawFailure("cargo test", result.exitCode, result.output);
       if (run.unfinishedSuites.length === 0) return { status: "failed", ...raw, tests: run.cases };
       const why = `${run.unfinishedSuites[0]} stopped without a result`;
       return { status: "failed", summary: `${counts}; cargo test exited with code ${result.exitCode}: ${why}`, details, tests: run.cases };

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PROFILE_DEFAULTS, resolveEnvironment } from "../../src/config/env-profile.js";
+import { PROFILE_DEFAULTS, readEnvFiles, resolveEnvironment } from "../../src/config/env-profile.js";
 import { configError } from "../helpers/config-error.js";
 import { tempFiles } from "../helpers/temp.js";
 
@@ -39,7 +39,7 @@ describe("resolveEnvironment", () => {
     const dir = tempFiles({ "a.env": "MAX_POSITION_SIZE=500\nMAX_DAILY_LOSS=2000\n", "b.env": "MAX_POSITION_SIZE=0.5\n" });
     const env = resolveEnvironment({
       environment: "test",
-      envFiles: [join(dir, "a.env"), join(dir, "b.env")],
+      envFiles: readEnvFiles([join(dir, "a.env"), join(dir, "b.env")]),
       processEnv: { MAX_DAILY_LOSS: "3000", UNRELATED: "x" },
     });
     expect(env.profile.MAX_POSITION_SIZE).toBe(0.5);
@@ -54,7 +54,7 @@ describe("resolveEnvironment", () => {
     const dir = tempFiles({ "t.env": "TEST_BINANCE_API_KEY=abc123secret\n" });
     const env = resolveEnvironment({
       environment: "test",
-      envFiles: [join(dir, "t.env")],
+      envFiles: readEnvFiles([join(dir, "t.env")]),
       processEnv: { TEST_BINANCE_API_SECRET: "s3cr3t" },
     });
     expect(env.secrets).toEqual({ TEST_BINANCE_API_KEY: "abc123secret", TEST_BINANCE_API_SECRET: "s3cr3t" });
@@ -85,34 +85,34 @@ describe("resolveEnvironment", () => {
 
   it("names the env file and line of a bad value", () => {
     const dir = tempFiles({ "prod.env": "ENVIRONMENT=production\nTRADING_MODE=paper\n" });
-    const error = configError(() => resolveEnvironment({ environment: "production", envFiles: [join(dir, "prod.env")] }));
+    const error = configError(() => resolveEnvironment({ environment: "production", envFiles: readEnvFiles([join(dir, "prod.env")]) }));
     expect(error.message).toContain(`TRADING_MODE = "paper" (from ${join(dir, "prod.env")}:2)`);
   });
 
   it("rejects an unknown key in an env file, listing the known ones", () => {
     const dir = tempFiles({ "t.env": "MAX_POSITON_SIZE=10\n" });
-    const error = configError(() => resolveEnvironment({ environment: "test", envFiles: [join(dir, "t.env")] }));
+    const error = configError(() => resolveEnvironment({ environment: "test", envFiles: readEnvFiles([join(dir, "t.env")]) }));
     expect(error.source).toBe(join(dir, "t.env"));
     expect(error.problems[0]).toMatch(/^line 1: MAX_POSITON_SIZE: unknown key; expected one of: ENVIRONMENT, .*MAX_POSITION_SIZE/);
   });
 
   it("refuses production secrets in a test env file without echoing them", () => {
     const dir = tempFiles({ "t.env": "PROD_BINANCE_API_SECRET=very-secret-value\n" });
-    const error = configError(() => resolveEnvironment({ environment: "test", envFiles: [join(dir, "t.env")] }));
+    const error = configError(() => resolveEnvironment({ environment: "test", envFiles: readEnvFiles([join(dir, "t.env")]) }));
     expect(error.message).toContain("is a production secret and must not be given to the test environment");
     expect(error.message).not.toContain("very-secret-value");
   });
 
   it("rejects secrets in development, which has none", () => {
     const dir = tempFiles({ "d.env": "TEST_BINANCE_API_KEY=k\n" });
-    expect(configError(() => resolveEnvironment({ environment: "development", envFiles: [join(dir, "d.env")] })).message).toContain(
-      "is a test secret",
-    );
+    expect(
+      configError(() => resolveEnvironment({ environment: "development", envFiles: readEnvFiles([join(dir, "d.env")]) })).message,
+    ).toContain("is a test secret");
   });
 
   it("rejects an empty secret", () => {
     const dir = tempFiles({ "t.env": "SSH_DEPLOY_KEY=\n" });
-    expect(configError(() => resolveEnvironment({ environment: "test", envFiles: [join(dir, "t.env")] })).message).toContain(
+    expect(configError(() => resolveEnvironment({ environment: "test", envFiles: readEnvFiles([join(dir, "t.env")]) })).message).toContain(
       "SSH_DEPLOY_KEY: secret is empty",
     );
   });
@@ -125,7 +125,7 @@ describe("resolveEnvironment", () => {
     const dir = tempFiles({});
     writeFileSync(join(dir, "latin1.env"), Buffer.from("MAX_DAILY_LOSS=caf\xe9\n", "latin1"));
     const file = pick(dir);
-    const error = configError(() => resolveEnvironment({ environment: "test", envFiles: [file] }));
+    const error = configError(() => resolveEnvironment({ environment: "test", envFiles: readEnvFiles([file]) }));
     expect(error.source).toBe(file);
     expect(error.problems[0]).toContain(reason);
   });
