@@ -5,19 +5,9 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Command, ExecResult, Runner } from "../../src/core/command.js";
 import { devStage } from "../../src/stages/dev.js";
 import { runStage } from "../../src/stages/stage.js";
-
-/** A runner that only records what it is asked to run, answering success with no output. */
-class RecordingRunner implements Runner {
-  readonly name = "recording";
-  readonly commands: Command[] = [];
-  async exec(command: Command): Promise<ExecResult> {
-    this.commands.push(command);
-    return { exitCode: 0, stdout: "", stderr: "", output: "", durationMs: 0, timedOut: false, cancelled: false, outputs: {} };
-  }
-}
+import { RecordingRunner } from "../helpers/recording-runner.js";
 
 describe("bench/dev-sequential.sh", () => {
   it("runs the dev stage's commands, in order, with the same target directories", async () => {

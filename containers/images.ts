@@ -1,0 +1,25 @@
+/**
+ * Every container image the pipeline uses, pinned by digest, in one place.
+ * A tag alone can move; the digest cannot.
+ */
+
+/**
+ * The Rust toolchain image: Rust 1.95.0 on Debian 12 (bookworm), the
+ * multi-platform index digest.
+ *
+ * Source of the digest: public Dockerfiles and release scripts pinning
+ * `rust:1.95.0-slim-bookworm@sha256:d7482085…` (one notes "Digest pinned
+ * 2026-08-05", another "the index: linux/amd64 among others"). Re-check it
+ * with `docker buildx imagetools inspect rust:1.95.0-slim-bookworm` when
+ * bumping the toolchain.
+ */
+export const RUST_IMAGE = "rust:1.95.0-slim-bookworm@sha256:d7482085ff5b415f84dba5647ae71606650bdef00db7aeb69f4b3d170c3e4082";
+
+/** The Rust version of {@link RUST_IMAGE}; part of every cache key, so toolchains never share build output. */
+export const RUST_VERSION = "1.95.0";
+
+/** Debian packages added to the toolchain image, pinned to bookworm's exact versions. */
+export const TOOLCHAIN_PACKAGES = ["valgrind=1:3.19.0-1"] as const;
+
+/** rustup components added to the toolchain image (the image's own toolchain, so their version follows it). */
+export const RUST_COMPONENTS = ["rustfmt", "clippy"] as const;

@@ -1,0 +1,107 @@
+/**
+ * The Dagger edge of the pipeline: read configuration from the workspace
+ * `Directory`, validate it, run a stage with the {@link DaggerRunner} on the
+ * toolchain container, and hand the report back as a `Directory`.
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { type Directory, dag, type File, type Secret } from "@dagger.io/dagger";
+import { cacheVolume, rustToolchain, WORKSPACE_DIR } from "../../containers/rust-toolchain.js";
+import { type EnvFileText, resolveEnvironment } from "../config/env-profile.js";
+import { CONFIG_FILE_NAME, defaultPipelineConfig, type PipelineConfig, parsePipelineConfig } from "../config/pipeline-config.js";
+import { UsageError } from "../core/errors.js";
+import { checkOnly, type PipelineRun, runPipeline, stageByName } from "../pipeline/run-pipeline.js";
+import { renderConsoleSummary } from "../report/console.js";
+import { DaggerRunner } from "../runners/dagger-runner.js";
+import { allStepIds } from "../stages/registry.js";
+import type { Stage } from "../stages/stage.js";
+import { REGISTRY_TOKEN } from "../steps/cargo.js";
+
+/** Arguments every stage and step function takes. */
+export interface DaggerRunArgs {
+  readonly source: Directory;
+  readonly envFile?: File;
+  readonly only?: readonly string[];
+  readonly jobs?: number;
+  readonly registryToken?: Secret;
+}
+
+/** How a report names a workspace that came in as a Dagger `Directory`. */
+const WORKSPACE_LABEL = `dagger:${WORKSPACE_DIR}`;
+
+/**
+ * Cache volumes for build output are scoped to a workspace: the hash of its
+ * root `Cargo.toml`, so two workspaces never share a target directory.
+ */
+export function workspaceCacheScope(manifest: string): string {
+  return createHash("sha256").update(manifest).digest("hex").slice(0, 16);
+}
+
+async function loadConfig(source: Directory, entries: readonly string[]): Promise<PipelineConfig> {
+  if (!entries.includes(CONFIG_FILE_NAME)) return defaultPipelineConfig(allStepIds());
+  return parsePipelineConfig(await source.file(CONFIG_FILE_NAME).contents(), CONFIG_FILE_NAME, allStepIds());
+}
+
+async function loadEnvFiles(envFile: File | undefined): Promise<EnvFileText[]> {
+  if (envFile === undefined) return [];
+  return [{ name: await envFile.name(), text: await envFile.contents() }];
+}
+
+/** The most steps any group of the stage holds: every step of a group at once. */
+function widestGroup(stage: Stage): number {
+  return Math.max(1, ...stage.groups.map((group) => group.length));
+}
+
+/**
+ * Runs a stage in Dagger. Configuration and usage errors throw before any
+ * step runs; gate failures are in the returned report.
+ */
+export async function runStageInDagger(stageName: string, args: DaggerRunArgs): Promise<PipelineRun> {
+  const stage = stageByName(stageName);
+  checkOnly(stage, args.only);
+  const entries = await args.source.entries();
+  if (!entries.includes("Cargo.toml")) throw new UsageError("source: no Cargo.toml at its root; expected a Cargo workspace");
+  const config = await loadConfig(args.source, entries);
+  const environment = resolveEnvironment({ environment: stage.environment, envFiles: await loadEnvFiles(args.envFile) });
+  const scope = workspaceCacheScope(await args.source.file("Cargo.toml").contents());
+  const runner = new DaggerRunner({
+    base: rustToolchain().withMountedDirectory(WORKSPACE_DIR, args.source),
+    workdir: WORKSPACE_DIR,
+    cacheVolume: (cache) => cacheVolume(cache.key, scope),
+    secrets: args.registryToken === undefined ? {} : { [REGISTRY_TOKEN]: args.registryToken },
+  });
+  return runPipeline({
+    stage,
+    config,
+    environment,
+    runner,
+    workspaceDir: WORKSPACE_DIR,
+    workspaceLabel: WORKSPACE_LABEL,
+    reportDir: mkdtempSync(join(tmpdir(), `shriven-${stage.name}-`)),
+    ...(args.only === undefined ? {} : { only: args.only }),
+    jobs: args.jobs ?? config.jobs ?? widestGroup(stage),
+  });
+}
+
+/** The console summary of a run; throws it as the error when a gate failed, so `dagger call` exits non-zero. */
+export function summaryOrFailure(run: PipelineRun): string {
+  const summary = renderConsoleSummary(run.report);
+  if (run.report.exitCode !== 0) throw new Error(`${run.report.stage} stage ${run.report.status}\n${summary}`);
+  return summary;
+}
+
+/** The report files of a run (report.json, its schema, junit.xml, summary.md, summary.txt, logs/) as a Directory. */
+export function reportDirectory(run: PipelineRun): Directory {
+  const root = join(run.files.json, "..");
+  let directory = dag.directory().withNewFile("summary.txt", renderConsoleSummary(run.report));
+  for (const file of listFiles(root)) directory = directory.withNewFile(relative(root, file), readFileSync(file, "utf8"));
+  return directory;
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? listFiles(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}

@@ -1,0 +1,134 @@
+/**
+ * shriven-pipeline as a Dagger module: the delivery pipeline of ShrivenQuant.
+ *
+ * Thin on purpose: each function converts its Dagger arguments and calls the
+ * same core the `shriven-pipeline` CLI runs on the host, with the same steps
+ * and the same commands, here inside a pinned, cached Rust toolchain.
+ */
+import { argument, type Container, type Directory, type File, func, object, type Secret } from "@dagger.io/dagger";
+import { rustToolchain } from "../containers/rust-toolchain.js";
+import { type DaggerRunArgs, reportDirectory, runStageInDagger, summaryOrFailure } from "./dagger/run-in-dagger.js";
+import { stepLine } from "./report/console.js";
+
+/** Paths never sent to the engine with the workspace. */
+const IGNORE = ["target", ".git", "node_modules"];
+
+@object()
+export class ShrivenPipeline {
+  /**
+   * The pinned Rust toolchain container (rustfmt, clippy, valgrind, cargo
+   * caches) the steps run in, for other modules to build on.
+   *
+   * Example: dagger call toolchain with-exec --args=cargo,--version stdout
+   */
+  @func()
+  toolchain(): Container {
+    return rustToolchain();
+  }
+
+  /**
+   * Formatting: cargo fmt --all -- --check. Fails listing unformatted files.
+   *
+   * Example: dagger call fmt --source=.
+   */
+  @func()
+  async fmt(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory): Promise<string> {
+    return runOneStep("fmt", { source });
+  }
+
+  /**
+   * Quick compilation: cargo check --workspace --all-targets. Fails with each error as file:line: message.
+   *
+   * Example: dagger call check --source=.
+   *
+   * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
+   */
+  @func()
+  async check(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory, registryToken?: Secret): Promise<string> {
+    return runOneStep("check", { source, ...optional({ registryToken }) });
+  }
+
+  /**
+   * Unit and integration tests: cargo test --workspace. Fails naming each failing test.
+   *
+   * Example: dagger call test --source=.
+   *
+   * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
+   */
+  @func()
+  async test(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory, registryToken?: Secret): Promise<string> {
+    return runOneStep("test", { source, ...optional({ registryToken }) });
+  }
+
+  /**
+   * Lints: cargo clippy --workspace --all-targets -- -D warnings. Fails on any warning.
+   *
+   * Example: dagger call clippy --source=.
+   *
+   * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
+   */
+  @func()
+  async clippy(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory, registryToken?: Secret): Promise<string> {
+    return runOneStep("clippy", { source, ...optional({ registryToken }) });
+  }
+
+  /**
+   * The dev stage (fmt, check, test, clippy; fail fast). Returns the summary;
+   * fails, so the CI job goes red, when a gate fails.
+   *
+   * Example: dagger call dev --source=.
+   *
+   * @param envFile Environment profile overrides (.env format) for the development environment
+   * @param only Run only these steps (fmt, check, test, clippy); the others are reported as skipped
+   * @param jobs Most steps at once within a group (default: every step of a group)
+   * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
+   */
+  @func()
+  async dev(
+    @argument({ defaultPath: "/", ignore: IGNORE }) source: Directory,
+    envFile?: File,
+    only?: string[],
+    jobs?: number,
+    registryToken?: Secret,
+  ): Promise<string> {
+    return summaryOrFailure(await runStageInDagger("dev", { source, ...optional({ envFile, only, jobs, registryToken }) }));
+  }
+
+  /**
+   * The dev stage, returning its report instead of failing: report.json (with
+   * report.schema.json), junit.xml, summary.md, summary.txt and logs/, for
+   * callers who compose.
+   *
+   * Example: dagger call dev-report --source=. export --path=./report
+   *
+   * @param envFile Environment profile overrides (.env format) for the development environment
+   * @param only Run only these steps (fmt, check, test, clippy); the others are reported as skipped
+   * @param jobs Most steps at once within a group (default: every step of a group)
+   * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
+   */
+  @func()
+  async devReport(
+    @argument({ defaultPath: "/", ignore: IGNORE }) source: Directory,
+    envFile?: File,
+    only?: string[],
+    jobs?: number,
+    registryToken?: Secret,
+  ): Promise<Directory> {
+    return reportDirectory(await runStageInDagger("dev", { source, ...optional({ envFile, only, jobs, registryToken }) }));
+  }
+}
+
+/** Runs one step of the dev stage; its line and details, or an error with them when it failed. */
+async function runOneStep(id: string, args: DaggerRunArgs): Promise<string> {
+  const run = await runStageInDagger("dev", { ...args, only: [id] });
+  const step = run.report.steps.find((s) => s.id === id);
+  if (step === undefined) throw new Error(`step ${id} is not part of the dev stage`);
+  const text = [stepLine(step), ...step.details.map((d) => `    ${d}`)].join("\n");
+  if (step.status === "failed" || step.status === "cancelled") throw new Error(text);
+  return `${text}\n`;
+}
+
+/** Drops the arguments the caller left out. */
+function optional<T extends Record<string, unknown>>(args: T): Partial<T> {
+  return Object.fromEntries(Object.entries(args).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

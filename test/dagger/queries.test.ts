@@ -1,0 +1,211 @@
+/**
+ * The module's functions, run by the real Dagger SDK against a GraphQL
+ * endpoint on 127.0.0.1 that records every query: what each function asks the
+ * engine to do, checked without an engine.
+ */
+import { connection, dag } from "@dagger.io/dagger";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { RUST_IMAGE, RUST_VERSION } from "../../containers/images.js";
+import { CARGO_GIT, CARGO_REGISTRY } from "../../containers/rust-toolchain.js";
+import { workspaceCacheScope } from "../../src/dagger/run-in-dagger.js";
+import { ShrivenPipeline } from "../../src/index.js";
+import { containerArgv } from "../../src/runners/dagger-runner.js";
+import { devStage } from "../../src/stages/dev.js";
+import { runStage } from "../../src/stages/stage.js";
+import { type ExecAnswer, execArgvs, FakeEngine, fieldCalls } from "../helpers/fake-engine.js";
+import { RecordingRunner } from "../helpers/recording-runner.js";
+
+const MANIFEST = '[workspace]\nmembers = ["crates/*"]\n';
+const SCOPE = workspaceCacheScope(MANIFEST);
+const engine = new FakeEngine();
+
+beforeAll(() => engine.start());
+afterAll(() => engine.stop());
+const PASSING_TESTS =
+  "running 1 test\ntest tests::ok ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n";
+beforeEach(() =>
+  engine.reset({
+    entries: ["Cargo.toml", "Cargo.lock", "crates"],
+    files: { "Cargo.toml": MANIFEST },
+    exec: (argv) => ({ exitCode: 0, stdout: argv.includes("test") ? PASSING_TESTS : "" }),
+  }),
+);
+
+/** Runs `body` inside a Dagger session connected to the fake engine. */
+async function inSession<T>(body: () => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  await connection(async () => {
+    result = await body();
+  });
+  return result as T;
+}
+
+const source = () => dag.loadDirectoryFromID("workspace-directory-id" as never);
+
+/** The command the host runner runs for a dev-stage step. */
+async function hostCommand(stepId: string) {
+  const runner = new RecordingRunner();
+  await runStage({ stage: devStage, runner, workspaceDir: "/w", jobs: 1, only: new Set([stepId]) });
+  const [command] = runner.commands;
+  if (command === undefined) throw new Error(`no command for ${stepId}`);
+  return command;
+}
+
+/** The step's exec among all execs the module sent (the toolchain's own setup execs come first). */
+function stepExec(argvTail: readonly string[]): string[] {
+  const all = engine.queries.flatMap(execArgvs);
+  const match = all.filter((argv) => argv.slice(-argvTail.length).join("\0") === argvTail.join("\0"));
+  expect(match.length).toBeGreaterThan(0);
+  return match.at(-1) as string[];
+}
+
+describe("Dagger functions send the queries they should (real SDK, recorded on 127.0.0.1)", () => {
+  it.each([
+    ["fmt", (p: ShrivenPipeline) => p.fmt(source())],
+    ["check", (p: ShrivenPipeline) => p.check(source())],
+    ["test", (p: ShrivenPipeline) => p.test(source())],
+    ["clippy", (p: ShrivenPipeline) => p.clippy(source())],
+  ] as const)("%s runs the host runner's argv in the pinned toolchain with its caches", async (stepId, call) => {
+    const output = await inSession(() => call(new ShrivenPipeline()));
+    expect(output).toMatch(/^✅ /);
+    const host = await hostCommand(stepId);
+    const sent = stepExec(host.argv);
+    // The same argv, wrapped only by `timeout` (the step's remaining budget) and, for tests, a stream merge.
+    const budgetSeconds = Number(sent[sent.indexOf("timeout") + 2]);
+    expect(budgetSeconds).toBeGreaterThan(0);
+    expect(sent).toEqual(containerArgv({ ...host, timeoutMs: budgetSeconds * 1000 }));
+    expect(sent.slice(-host.argv.length)).toEqual([...host.argv]);
+
+    const all = engine.allQueries();
+    expect(fieldCalls(all, "from")).toContainEqual({ address: RUST_IMAGE });
+    expect(RUST_IMAGE).toMatch(/^rust:[\d.]+-[a-z-]+@sha256:[0-9a-f]{64}$/);
+    const keys = fieldCalls(all, "cacheVolume").map((c) => c.key);
+    expect(keys).toContain(`shriven-cargo-registry-rust-${RUST_VERSION}`);
+    expect(keys).toContain(`shriven-cargo-git-rust-${RUST_VERSION}`);
+    const mounts = fieldCalls(all, "withMountedCache").map((c) => c.path);
+    expect(mounts).toContain(CARGO_REGISTRY);
+    expect(mounts).toContain(CARGO_GIT);
+    expect(mounts).not.toContain("/usr/local/cargo");
+    for (const cache of host.caches ?? []) {
+      expect(mounts).toContain(`/src/${cache.path}`);
+      expect(keys).toContain(`shriven-${cache.key}-rust-${RUST_VERSION}-${SCOPE}`);
+    }
+    expect(fieldCalls(all, "withMountedDirectory")).toContainEqual({ path: "/src", source: "workspace-directory-id" });
+    for (const [name, value] of Object.entries(host.env ?? {})) expect(fieldCalls(all, "withEnvVariable")).toContainEqual({ name, value });
+  });
+
+  it("passes a registry token as a secret variable, never as plaintext", async () => {
+    await inSession(() => new ShrivenPipeline().check(source(), dag.loadSecretFromID("registry-secret-id" as never)));
+    const all = engine.allQueries();
+    expect(fieldCalls(all, "withSecretVariable")).toContainEqual({ name: "CARGO_REGISTRY_TOKEN", secret: "registry-secret-id" });
+    expect(all).not.toMatch(/plaintext/);
+    expect(fieldCalls(all, "withEnvVariable").map((c) => c.name)).not.toContain("CARGO_REGISTRY_TOKEN");
+  });
+
+  it("keys build caches by workspace: another Cargo.toml gets other target volumes", async () => {
+    await inSession(() => new ShrivenPipeline().check(source()));
+    const first = fieldCalls(engine.allQueries(), "cacheVolume").map((c) => c.key);
+    engine.reset({ entries: ["Cargo.toml"], files: { "Cargo.toml": '[package]\nname = "other"\n' } });
+    await inSession(() => new ShrivenPipeline().check(source()));
+    const second = fieldCalls(engine.allQueries(), "cacheVolume").map((c) => c.key);
+    const targets = (keys: unknown[]) => keys.filter((k) => String(k).startsWith("shriven-cargo-target"));
+    expect(targets(first)).toHaveLength(1);
+    expect(targets(second)).toHaveLength(1);
+    expect(targets(first)).not.toEqual(targets(second));
+  });
+
+  it("toolchain() starts from the pinned digest and adds rustfmt, clippy and a pinned valgrind", async () => {
+    const id = await inSession(() => new ShrivenPipeline().toolchain().id());
+    expect(id).toMatch(/^fake-id-/);
+    const all = engine.allQueries();
+    expect(fieldCalls(all, "from")).toEqual([{ address: RUST_IMAGE }]);
+    const execs = execArgvs(all);
+    expect(execs).toContainEqual(["rustup", "component", "add", "rustfmt", "clippy"]);
+    expect(execs.flat().join(" ")).toMatch(/apt-get install -y --no-install-recommends valgrind=1:3\.19\.0-1/);
+  });
+
+  it("refuses a source without Cargo.toml before running anything", async () => {
+    engine.reset({ entries: ["README.md"] });
+    await expect(inSession(() => new ShrivenPipeline().dev(source()))).rejects.toThrow("source: no Cargo.toml at its root");
+    expect(engine.queries.flatMap(execArgvs)).toEqual([]);
+  });
+
+  it("validates shriven-pipeline.toml from the source before running anything", async () => {
+    engine.reset({
+      entries: ["Cargo.toml", "shriven-pipeline.toml"],
+      files: { "Cargo.toml": MANIFEST, "shriven-pipeline.toml": "[steps.tests]\nenabled = false\n" },
+    });
+    await expect(inSession(() => new ShrivenPipeline().dev(source()))).rejects.toThrow(
+      "shriven-pipeline.toml: steps.tests: unknown key; expected one of: fmt, check, test, clippy",
+    );
+    expect(engine.queries.flatMap(execArgvs)).toEqual([]);
+  });
+});
+
+describe("failures inside the container are failed steps, not crashes", () => {
+  const failing = (argv: readonly string[]): ExecAnswer =>
+    argv.includes("clippy")
+      ? {
+          exitCode: 101,
+          stdout: `${JSON.stringify({
+            reason: "compiler-message",
+            message: {
+              level: "error",
+              message: "the loop variable `i` is only used to index `prices`",
+              code: { code: "clippy::needless_range_loop" },
+              spans: [{ file_name: "crates/strategy/src/lib.rs", line_start: 7, column_start: 14, is_primary: true }],
+              rendered: "error: the loop variable",
+            },
+          })}\n`,
+          stderr: "error: could not compile `strategy` (lib) due to 1 previous error\n",
+        }
+      : { exitCode: 0 };
+
+  it("a failing step function throws the step's summary and details", async () => {
+    engine.reset({ entries: ["Cargo.toml"], files: { "Cargo.toml": MANIFEST }, exec: failing });
+    await expect(inSession(() => new ShrivenPipeline().clippy(source()))).rejects.toThrow(
+      /❌ Clippy: 1 diagnostic \(warnings denied\): crates\/strategy\/src\/lib\.rs:7: .*\[clippy::needless_range_loop\][\s\S]*crates\/strategy\/src\/lib\.rs:7:14: error\[clippy::needless_range_loop\]/,
+    );
+  });
+
+  it("dev fails with the stage summary; dev-report returns the report with the failed step", async () => {
+    engine.reset({ entries: ["Cargo.toml"], files: { "Cargo.toml": MANIFEST }, exec: failing });
+    await expect(inSession(() => new ShrivenPipeline().dev(source()))).rejects.toThrow(/dev stage failed[\s\S]*❌ Clippy/);
+    engine.reset({ entries: ["Cargo.toml"], files: { "Cargo.toml": MANIFEST }, exec: failing });
+    await inSession(async () => (await new ShrivenPipeline().devReport(source())).id());
+    const files = fieldCalls(engine.allQueries(), "withNewFile");
+    const report = JSON.parse(String(files.find((f) => f.path === "report.json")?.contents));
+    expect(report.status).toBe("failed");
+    expect(report.runner).toBe("dagger");
+    expect(report.steps.find((s: { id: string }) => s.id === "clippy").status).toBe("failed");
+    expect(files.map((f) => f.path)).toEqual(
+      expect.arrayContaining(["summary.txt", "summary.md", "report.schema.json", "logs/clippy.log"]),
+    );
+    expect(String(files.find((f) => f.path === "logs/clippy.log")?.contents)).toContain("could not compile `strategy`");
+  });
+
+  it("a command killed by a signal (the engine's exec error) is a failed step with its output", async () => {
+    engine.reset({
+      entries: ["Cargo.toml"],
+      files: { "Cargo.toml": MANIFEST },
+      exec: (argv) => (argv.includes("test") ? { exitCode: 137, stdout: "running 3 tests\n", stderr: "" } : { exitCode: 0 }),
+    });
+    await expect(inSession(() => new ShrivenPipeline().test(source()))).rejects.toThrow(
+      /❌ Tests: cargo test failed \(exit code 137\): running 3 tests/,
+    );
+  });
+
+  it("a command past its budget (timeout's exit 124) fails as timed out", async () => {
+    engine.reset({
+      entries: ["Cargo.toml", "shriven-pipeline.toml"],
+      files: { "Cargo.toml": MANIFEST, "shriven-pipeline.toml": "[steps.fmt]\ntimeout_seconds = 5\n" },
+      exec: (argv) => (argv.includes("fmt") ? { exitCode: 124 } : { exitCode: 0 }),
+    });
+    await expect(inSession(() => new ShrivenPipeline().fmt(source()))).rejects.toThrow("❌ Formatting: Timed out after 5 s");
+    expect(stepExec(["cargo", "fmt"].concat(["--all", "--", "--check", "--color", "never"])).slice(0, 3)).toEqual([
+      "timeout",
+      "--kill-after=10",
+      "5",
+    ]);
+  });
+});
