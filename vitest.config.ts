@@ -25,5 +25,7 @@ export default defineConfig({
     // Integration suites build the example with real cargo; two at once fill two cores.
     maxWorkers: 2,
     reporters: ["default", closingLine],
+    // It imports its JSON schema without an import attribute, which Node 20 refuses; let Vite load it.
+    server: { deps: { inline: ["@actions/workflow-parser"] } },
   },
 });

@@ -13,6 +13,10 @@ import { stepLine } from "./report/console.js";
 /** Paths never sent to the engine with the workspace. */
 const IGNORE = ["target", ".git", "node_modules"];
 
+/**
+ * The ShrivenQuant delivery pipeline: dev-stage steps and the stage itself,
+ * on a pinned Rust toolchain with cached builds.
+ */
 @object()
 export class ShrivenPipeline {
   /**
@@ -30,6 +34,8 @@ export class ShrivenPipeline {
    * Formatting: cargo fmt --all -- --check. Fails listing unformatted files.
    *
    * Example: dagger call fmt --source=.
+   *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
    */
   @func()
   async fmt(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory): Promise<string> {
@@ -41,6 +47,7 @@ export class ShrivenPipeline {
    *
    * Example: dagger call check --source=.
    *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
    * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
    */
   @func()
@@ -53,6 +60,7 @@ export class ShrivenPipeline {
    *
    * Example: dagger call test --source=.
    *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
    * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
    */
   @func()
@@ -65,6 +73,7 @@ export class ShrivenPipeline {
    *
    * Example: dagger call clippy --source=.
    *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
    * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
    */
   @func()
@@ -78,6 +87,7 @@ export class ShrivenPipeline {
    *
    * Example: dagger call dev --source=.
    *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
    * @param envFile Environment profile overrides (.env format) for the development environment
    * @param only Run only these steps (fmt, check, test, clippy); the others are reported as skipped
    * @param jobs Most steps at once within a group (default: every step of a group)
@@ -101,6 +111,7 @@ export class ShrivenPipeline {
    *
    * Example: dagger call dev-report --source=. export --path=./report
    *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
    * @param envFile Environment profile overrides (.env format) for the development environment
    * @param only Run only these steps (fmt, check, test, clippy); the others are reported as skipped
    * @param jobs Most steps at once within a group (default: every step of a group)

@@ -47,6 +47,7 @@ describe("module layout", () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
     expect(dagger).toMatchObject({ name: "shriven-pipeline", sdk: { source: "typescript" }, source: "." });
     expect(dagger.engineVersion).toBe(`v${sdk.version}`);
+    expect(dagger.include).toEqual(expect.arrayContaining(["!examples", "!test", "!bench", "!dagger", "!node_modules"]));
     expect(manifest.dependencies["@dagger.io/dagger"]).toBe(sdk.version);
     expect(manifest.type).toBe("module");
     expect(manifest.bin).toEqual({ "shriven-pipeline": "bin/shriven-pipeline.js" });
