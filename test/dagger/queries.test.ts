@@ -9,7 +9,7 @@ import { RUST_IMAGE, RUST_VERSION } from "../../containers/images.js";
 import { CARGO_GIT, CARGO_REGISTRY } from "../../containers/rust-toolchain.js";
 import { workspaceCacheScope } from "../../src/dagger/run-in-dagger.js";
 import { ShrivenPipeline } from "../../src/index.js";
-import { containerArgv } from "../../src/runners/dagger-runner.js";
+import { containerArgv, DaggerRunner, OUTPUT_DIR } from "../../src/runners/dagger-runner.js";
 import { devStage } from "../../src/stages/dev.js";
 import { runStage } from "../../src/stages/stage.js";
 import { type ExecAnswer, execArgvs, FakeEngine, fieldCalls } from "../helpers/fake-engine.js";
@@ -139,6 +139,51 @@ describe("Dagger functions send the queries they should (real SDK, recorded on 1
       "shriven-pipeline.toml: steps.tests: unknown key; expected one of: fmt, check, test, clippy",
     );
     expect(engine.queries.flatMap(execArgvs)).toEqual([]);
+  });
+});
+
+describe("DaggerRunner", () => {
+  const runner = () =>
+    new DaggerRunner({
+      base: dag.container().from(RUST_IMAGE).withMountedDirectory("/src", source()),
+      workdir: "/src",
+      cacheVolume: (cache) => dag.cacheVolume(`test-${cache.key}`),
+    });
+
+  it("copies produced files out of the cache mount before handing them back", async () => {
+    engine.reset({ glob: ["target/release/shriven-quant"] });
+    const r = runner();
+    const result = await inSession(() =>
+      r.exec({
+        argv: ["cargo", "build", "--release"],
+        caches: [{ key: "cargo-target", path: "target" }],
+        outputs: ["target/release/shriven-quant", "target/release/missing"],
+      }),
+    );
+    expect(result.outputs).toEqual({ "target/release/shriven-quant": `${OUTPUT_DIR}/target/release/shriven-quant` });
+    const all = engine.allQueries();
+    const copy = execArgvs(all).find((argv) => argv.includes("target/release/shriven-quant") && argv[0] === "sh");
+    expect(copy?.slice(-2)).toEqual(["target/release/shriven-quant", "target/release/missing"]);
+    expect(copy?.[2]).toContain(`cp -p "$f" "${OUTPUT_DIR}/$f"`);
+    expect(fieldCalls(all, "directory")).toContainEqual({ path: OUTPUT_DIR });
+    expect(r.outputs()).toBeDefined();
+  });
+
+  it("refuses paths outside the workspace", async () => {
+    await expect(inSession(() => runner().exec({ argv: ["true"], cwd: "../etc" }))).rejects.toThrow(
+      'cwd "../etc" is outside the workspace /src',
+    );
+    await expect(inSession(() => runner().exec({ argv: ["true"], outputs: ["/etc/passwd"] }))).rejects.toThrow("outside the workspace");
+  });
+
+  it("returns at once as cancelled when its signal aborts mid-exec", async () => {
+    engine.reset({ execDelayMs: 3000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const result = await inSession(() => runner().exec({ argv: ["sleep", "60"] }, { signal: controller.signal }));
+    expect(result.cancelled).toBe(true);
+    // The engine has not answered yet: the runner did not wait for the exec to finish.
+    expect(engine.pending).toBe(1);
   });
 });
 

@@ -31,6 +31,10 @@ export interface FakeEngineBehaviour {
   readonly entries?: readonly string[];
   /** File contents by path, for `file(path:) { contents }`. */
   readonly files?: Readonly<Record<string, string>>;
+  /** What any `glob` answers. */
+  readonly glob?: readonly string[];
+  /** Milliseconds to wait before answering a query that asks for an exit code. */
+  readonly execDelayMs?: number;
 }
 
 /** One step of the path from the query root to a field. */
@@ -45,6 +49,8 @@ const SIGNAL_EXIT = (code: number) => code >= 128 && code <= 191;
 export class FakeEngine {
   readonly token = `fake-session-${process.pid}`;
   readonly queries: string[] = [];
+  /** Exec queries held back by `execDelayMs` and not yet answered. */
+  pending = 0;
   behaviour: FakeEngineBehaviour = {};
   private server: Server | undefined;
   private ids = 0;
@@ -87,6 +93,11 @@ export class FakeEngine {
     const { query } = JSON.parse(text) as { query: string };
     this.queries.push(query);
     const operation = parse(query).definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
+    if (this.behaviour.execDelayMs !== undefined && query.includes("exitCode")) {
+      this.pending++;
+      await new Promise((resolve) => setTimeout(resolve, this.behaviour.execDelayMs));
+      this.pending--;
+    }
     try {
       return [200, { data: this.answer(operation.selectionSet, []) }];
     } catch (error) {
@@ -128,7 +139,7 @@ export class FakeEngine {
       case "entries":
         return this.behaviour.entries ?? [];
       case "glob":
-        return [];
+        return this.behaviour.glob ?? [];
       case "contents":
       case "name": {
         const filePath = String(nearest("file")?.args.path ?? "");
