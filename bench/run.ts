@@ -1,6 +1,8 @@
 /**
- * Dev stage on the example workspace: `shriven-pipeline run dev` against the
- * same four commands run one after another by bench/dev-sequential.sh,
+ * Dev stage on the example workspace: `shriven-pipeline run dev --only
+ * fmt,check,test,clippy` (the four cargo steps; the supply-chain steps have no
+ * plain-script equivalent) against the same four commands run one after
+ * another by bench/dev-sequential.sh,
  * measured alternately in the same run and reported as ratios of medians.
  *
  * Scenarios (caches warm in all of them):
@@ -43,10 +45,14 @@ function timed(run: () => void): number {
 const pipeline =
   (extra: string[] = []) =>
   () =>
-    execFileSync(process.execPath, [BIN, "run", "dev", "--source", source, "--report-dir", reportDir, ...extra], {
-      stdio: "ignore",
-      env: { ...process.env, CI: "true" },
-    });
+    execFileSync(
+      process.execPath,
+      [BIN, "run", "dev", "--source", source, "--report-dir", reportDir, "--only", "fmt,check,test,clippy", ...extra],
+      {
+        stdio: "ignore",
+        env: { ...process.env, CI: "true" },
+      },
+    );
 const sequential = () => execFileSync("sh", [SCRIPT, source], { stdio: "ignore" });
 const edit = () => appendFileSync(editFile, `// bench edit ${++edits}\n`);
 const clean = () => rmSync(join(source, "target"), { recursive: true, force: true });

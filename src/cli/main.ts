@@ -10,11 +10,14 @@ import { parseArgs } from "node:util";
 import { readEnvFiles, resolveEnvironment } from "../config/env-profile.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { ConfigError, UsageError } from "../core/errors.js";
+import { hostServices } from "../pipeline/host-services.js";
 import { checkOnly, runPipeline, stageByName } from "../pipeline/run-pipeline.js";
 import { toolVersion } from "../pipeline/version.js";
 import { renderConsoleSummary } from "../report/console.js";
 import { HostRunner } from "../runners/host-runner.js";
 import { allStepIds, STAGE_NAMES, STAGES } from "../stages/registry.js";
+import { AdvisoryDatabaseError } from "../supply-chain/advisory-db.js";
+import { auditCommand, licensesCommand } from "./gate-commands.js";
 import { LiveProgress, PlainProgress, type ProgressView, type TextOut } from "./progress.js";
 
 /** Where the CLI reads and writes; the real process by default. */
@@ -32,6 +35,10 @@ const USAGE = `Usage: shriven-pipeline <command> [options]
 Commands:
   run <stage>      Run a stage (dev, staging, production) on a Rust workspace
   list             List the stages and their steps
+  audit            RustSec audit of a Cargo.lock (exit 1 when a vulnerability is found)
+                   [--source DIR | --lockfile FILE] [--db DIR] [--format text|json]
+  licenses         Licence policy check of a workspace's crates (exit 1 when one is not allowed)
+                   [--source DIR] [--format text|json]
   help             Show this help
 
 Options of run:
@@ -41,6 +48,8 @@ Options of run:
                      (default: <source>/target/shriven-pipeline/<stage>)
   --only STEP[,STEP] Run only these steps; the others are reported as skipped
   --jobs N           Most steps at once within a group (default: one per CPU)
+  --advisory-db DIR  A local copy of the RustSec advisory database
+                     (default: a cached clone of github.com/rustsec/advisory-db)
 
   -h, --help         Show this help
   -v, --version      Show the version
@@ -56,6 +65,10 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     if (error instanceof UsageError) {
       io.stderr.write(`shriven-pipeline: ${error.message}\nRun 'shriven-pipeline --help' for usage.\n`);
       return 2;
+    }
+    if (error instanceof AdvisoryDatabaseError) {
+      io.stderr.write(`shriven-pipeline: ${error.message}\n`);
+      return 1;
     }
     if (error instanceof ConfigError) {
       io.stderr.write(`shriven-pipeline: configuration error in ${error.message}\nNo step was run.\n`);
@@ -85,7 +98,9 @@ async function dispatch(args: readonly string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (command === "run") return run(rest, io);
-  throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, list or help`);
+  if (command === "audit") return auditCommand(rest, io);
+  if (command === "licenses") return licensesCommand(rest, io);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, list, audit, licenses or help`);
 }
 
 function renderStageList(): string {
@@ -99,7 +114,10 @@ function renderStageList(): string {
     lines.push(`${name} (${stage.environment} environment): ${stage.description}`);
     stage.groups.forEach((group, index) => {
       for (const step of group) {
-        const overlap = group.length > 1 ? ` [group ${index + 1}, runs alongside ${group.length - 1} other]` : ` [group ${index + 1}]`;
+        const overlap =
+          group.length > 1
+            ? ` [group ${index + 1}, runs alongside ${group.length - 1} other${group.length === 2 ? "" : "s"}]`
+            : ` [group ${index + 1}]`;
         lines.push(`  ${step.id.padEnd(8)} ${step.title}: ${step.description}${overlap}`);
       }
     });
@@ -118,6 +136,7 @@ function parseRunArgs(args: readonly string[]) {
         source: { type: "string" },
         "env-file": { type: "string", multiple: true },
         "report-dir": { type: "string" },
+        "advisory-db": { type: "string" },
         only: { type: "string" },
         jobs: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -171,6 +190,12 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       reportDir,
       ...(only === undefined ? {} : { only }),
       jobs: jobs ?? config.jobs ?? availableParallelism(),
+      services: hostServices({
+        workspace: source,
+        audit: config.policies.audit,
+        env: io.env,
+        ...(values["advisory-db"] === undefined ? {} : { advisoryDb: resolve(io.cwd, values["advisory-db"]) }),
+      }),
       signal: controller.signal,
       ...(io.env.GITHUB_STEP_SUMMARY === undefined ? {} : { stepSummaryFile: io.env.GITHUB_STEP_SUMMARY }),
       onEvent: (event) => progress.onEvent(event),

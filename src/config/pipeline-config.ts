@@ -8,6 +8,10 @@ import { join } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
+import { type AuditPolicy, auditPolicyFrom, auditPolicySchema } from "../supply-chain/audit.js";
+import { type LicensePolicy, licensePolicyFrom, licensePolicySchema } from "../supply-chain/license-policy.js";
+import { type ReleasePolicy, releasePolicyFrom, releasePolicySchema } from "../supply-chain/release-tag.js";
+import { type SecretPolicy, secretPolicyFrom, secretPolicySchema } from "../supply-chain/secret-scan.js";
 import { readTextFile } from "./read-text-file.js";
 import { closedObject, describeIssues } from "./zod-issues.js";
 
@@ -27,6 +31,14 @@ export interface StepSettings {
   readonly extraArgs: readonly string[];
 }
 
+/** Policies of the gates, each from its own table. */
+export interface Policies {
+  readonly audit: AuditPolicy;
+  readonly licenses: LicensePolicy;
+  readonly secrets: SecretPolicy;
+  readonly release: ReleasePolicy;
+}
+
 /** The whole validated config. */
 export interface PipelineConfig {
   /** Where it was read from, or `undefined` when the workspace has none. */
@@ -35,6 +47,7 @@ export interface PipelineConfig {
   readonly jobs: number | undefined;
   /** Per-step settings for every known step id. */
   readonly steps: Readonly<Record<string, StepSettings>>;
+  readonly policies: Policies;
 }
 
 const stepSchema = closedObject({
@@ -62,6 +75,10 @@ function configSchema(stepIds: readonly string[]) {
       .max(64, { error: "expected at most 64" })
       .optional(),
     steps: closedObject(Object.fromEntries(stepIds.map((id) => [id, stepSchema.optional()]))).optional(),
+    audit: auditPolicySchema.optional(),
+    licenses: licensePolicySchema.optional(),
+    secrets: secretPolicySchema.optional(),
+    release: releasePolicySchema.optional(),
   });
 }
 
@@ -102,21 +119,29 @@ export function parsePipelineConfig(text: string, file: string, stepIds: readonl
   }
   const parsed = configSchema(stepIds).safeParse(raw);
   if (!parsed.success) throw new ConfigError(file, describeIssues(parsed.error.issues));
-  const { jobs, steps = {} } = parsed.data;
-  return defaults(stepIds, file, steps as Record<string, z.output<typeof stepSchema> | undefined>, jobs);
+  return defaults(stepIds, file, parsed.data);
 }
 
-function defaults(
-  stepIds: readonly string[],
-  file: string | undefined,
-  steps: Record<string, z.output<typeof stepSchema> | undefined>,
-  jobs?: number,
-): PipelineConfig {
+/** The parsed tables, before defaults. */
+type RawConfig = z.output<ReturnType<typeof configSchema>>;
+
+function defaults(stepIds: readonly string[], file: string | undefined, raw: Partial<RawConfig>): PipelineConfig {
+  const steps = (raw.steps ?? {}) as Record<string, z.output<typeof stepSchema> | undefined>;
   const settings = Object.fromEntries(
     stepIds.map((id) => {
       const step = steps[id] ?? {};
       return [id, { enabled: step.enabled ?? true, timeoutSeconds: step.timeout_seconds, extraArgs: step.extra_args ?? [] }];
     }),
   );
-  return { file, jobs, steps: settings };
+  return {
+    file,
+    jobs: raw.jobs,
+    steps: settings,
+    policies: {
+      audit: auditPolicyFrom(raw.audit),
+      licenses: licensePolicyFrom(raw.licenses),
+      secrets: secretPolicyFrom(raw.secrets),
+      release: releasePolicyFrom(raw.release),
+    },
+  };
 }

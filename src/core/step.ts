@@ -1,3 +1,4 @@
+import type { Policies } from "../config/pipeline-config.js";
 import type { Command, ExecResult } from "./command.js";
 
 /** Final state of a step. `warned` passes the gate but is shown. */
@@ -30,6 +31,8 @@ export interface StepOutcome {
   readonly details?: readonly string[];
   readonly artifacts?: readonly Artifact[];
   readonly tests?: readonly TestCase[];
+  /** Structured output for the JSON report (e.g. the audit's cargo-audit-style entries). */
+  readonly data?: unknown;
 }
 
 /** A step's full result as it appears in the report. */
@@ -41,6 +44,7 @@ export interface StepResult {
   readonly details: readonly string[];
   readonly artifacts: readonly Artifact[];
   readonly tests?: readonly TestCase[];
+  readonly data?: unknown;
   readonly durationMs: number;
   /** Log file with the step's full output, when one was written. */
   readonly logFile?: string;
@@ -62,6 +66,27 @@ export interface StepContext {
   readonly workspaceDir: string;
   /** Aborted when the stage fails fast or the user interrupts. */
   readonly signal: AbortSignal;
+  /** The gates' policies from the pipeline config (defaults applied). */
+  readonly policies: Policies;
+  /** What the edge (CLI or Dagger module) provides besides commands. */
+  readonly services: StepServices;
+}
+
+/** A local copy of the RustSec advisory database. */
+export interface AdvisoryDatabaseHandle {
+  readonly root: string;
+  /** Where it came from (a path or a URL). */
+  readonly origin: string;
+  /** Set when the copy may be stale. */
+  readonly warning?: string;
+}
+
+/** Resources a step may need that are not commands; each edge provides them its own way. */
+export interface StepServices {
+  /** The advisory database: a cached clone on the host, Dagger's git API in the module. Rejects when none can be had. */
+  advisoryDatabase(): Promise<AdvisoryDatabaseHandle>;
+  /** Today's date (YYYY-MM-DD), for expiry dates. */
+  today(): string;
 }
 
 /** Options every step accepts from the pipeline config. */

@@ -12,12 +12,14 @@ import { cacheVolume, rustToolchain, WORKSPACE_DIR } from "../../containers/rust
 import { type EnvFileText, resolveEnvironment } from "../config/env-profile.js";
 import { CONFIG_FILE_NAME, defaultPipelineConfig, type PipelineConfig, parsePipelineConfig } from "../config/pipeline-config.js";
 import { UsageError } from "../core/errors.js";
+import type { AdvisoryDatabaseHandle, StepServices } from "../core/step.js";
 import { checkOnly, type PipelineRun, runPipeline, stageByName } from "../pipeline/run-pipeline.js";
 import { renderConsoleSummary } from "../report/console.js";
 import { DaggerRunner } from "../runners/dagger-runner.js";
 import { allStepIds } from "../stages/registry.js";
 import type { Stage } from "../stages/stage.js";
 import { REGISTRY_TOKEN } from "../steps/cargo.js";
+import { AdvisoryDatabaseError, assertDatabase } from "../supply-chain/advisory-db.js";
 
 /** Arguments every stage and step function takes. */
 export interface DaggerRunArgs {
@@ -26,6 +28,8 @@ export interface DaggerRunArgs {
   readonly only?: readonly string[];
   readonly jobs?: number;
   readonly registryToken?: Secret;
+  /** A copy of the RustSec advisory database to use instead of fetching it with git. */
+  readonly advisoryDb?: Directory;
 }
 
 /** How a report names a workspace that came in as a Dagger `Directory`. */
@@ -73,6 +77,7 @@ export async function runStageInDagger(stageName: string, args: DaggerRunArgs): 
     secrets: args.registryToken === undefined ? {} : { [REGISTRY_TOKEN]: args.registryToken },
   });
   return runPipeline({
+    services: daggerServices(args.advisoryDb, config.policies.audit.dbUrl),
     stage,
     config,
     environment,
@@ -83,6 +88,35 @@ export async function runStageInDagger(stageName: string, args: DaggerRunArgs): 
     ...(args.only === undefined ? {} : { only: args.only }),
     jobs: args.jobs ?? config.jobs ?? widestGroup(stage),
   });
+}
+
+/**
+ * Services in the module: the advisory database from the given directory, or
+ * from git through Dagger's git API; exported into the module's own
+ * filesystem once, when a step first asks.
+ */
+function daggerServices(advisoryDb: Directory | undefined, url: string): StepServices {
+  let database: Promise<AdvisoryDatabaseHandle> | undefined;
+  const fetchCopy = async (): Promise<AdvisoryDatabaseHandle> => {
+    const root = mkdtempSync(join(tmpdir(), "shriven-advisory-db-"));
+    const source = advisoryDb ?? dag.git(url).head().tree();
+    try {
+      await source.export(root);
+    } catch (error) {
+      throw new AdvisoryDatabaseError(
+        `cannot fetch the RustSec advisory database from ${advisoryDb === undefined ? url : "--advisory-db"}: ${(error as Error).message}`,
+      );
+    }
+    assertDatabase(root);
+    return { root, origin: advisoryDb === undefined ? url : "--advisory-db" };
+  };
+  return {
+    advisoryDatabase: () => {
+      database ??= fetchCopy();
+      return database;
+    },
+    today: () => new Date().toISOString().slice(0, 10),
+  };
 }
 
 /** The console summary of a run; throws it as the error when a gate failed, so `dagger call` exits non-zero. */

@@ -9,6 +9,8 @@ import type { ResolvedEnvironment } from "../config/env-profile.js";
 import type { PipelineConfig } from "../config/pipeline-config.js";
 import type { Runner } from "../core/command.js";
 import { UsageError } from "../core/errors.js";
+import type { StepServices } from "../core/step.js";
+import { Redactor } from "../report/redact.js";
 import { exitCodeFor, type RunReport } from "../report/report.js";
 import { type ReportFiles, writeReport } from "../report/write-report.js";
 import { STAGES } from "../stages/registry.js";
@@ -30,6 +32,7 @@ export interface RunPipelineOptions {
   readonly only?: readonly string[];
   /** Most steps at once within a group. */
   readonly jobs: number;
+  readonly services: StepServices;
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: StageEvent) => void;
   /** `$GITHUB_STEP_SUMMARY`, appended to when set. */
@@ -77,6 +80,9 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     workspaceDir: options.workspaceDir,
     settings: options.config.steps,
     profileEnv: environment.variables,
+    policies: options.config.policies,
+    redactor: new Redactor(Object.values(environment.secrets)),
+    services: options.services,
     ...(options.only === undefined ? {} : { only: new Set(options.only) }),
     jobs: options.jobs,
     logDir: join(options.reportDir, "logs"),

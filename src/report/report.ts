@@ -21,6 +21,8 @@ const stepResultSchema = z.strictObject({
   details: z.array(z.string()).readonly(),
   artifacts: z.array(z.strictObject({ name: z.string(), path: z.string() })).readonly(),
   tests: z.array(testCaseSchema).readonly().optional(),
+  /** Structured output of the step (e.g. the audit's findings). */
+  data: z.unknown().optional(),
   durationMs: z.number().nonnegative(),
   logFile: z.string().optional(),
 });

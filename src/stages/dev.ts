@@ -1,21 +1,25 @@
+import { auditStep } from "../steps/audit.js";
 import { checkStep } from "../steps/check.js";
 import { clippyStep } from "../steps/clippy.js";
 import { fmtStep } from "../steps/fmt.js";
+import { licensesStep } from "../steps/licenses.js";
+import { secretsStep } from "../steps/secrets.js";
 import { testStep } from "../steps/test.js";
 import type { Stage } from "./stage.js";
 
 /**
- * The dev stage: fast feedback on every push. Formatting needs no
- * compilation, so it overlaps the quick compile; tests and clippy build in
+ * The dev stage: fast feedback on every push. Formatting and the
+ * supply-chain checks (audit, licences, secrets) need no compilation, so they
+ * overlap the quick compile; tests and clippy build in
  * separate target directories, so they overlap too. A compile error stops the
  * stage before the longer builds start.
  */
 export const devStage: Stage = {
   name: "dev",
   environment: "development",
-  description: "Every push to a feature branch and every pull request: fmt, compile, tests, clippy",
+  description: "Every push to a feature branch and every pull request: fmt, compile, security scan, tests, clippy",
   groups: [
-    [fmtStep, checkStep],
+    [fmtStep, checkStep, auditStep, licensesStep, secretsStep],
     [testStep, clippyStep],
   ],
 };

@@ -7,9 +7,10 @@ import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import type { EnvironmentName } from "../config/env-profile.js";
-import type { StepSettings } from "../config/pipeline-config.js";
+import { defaultPipelineConfig, type Policies, type StepSettings } from "../config/pipeline-config.js";
 import { type Command, type ExecResult, formatArgv, type Runner } from "../core/command.js";
-import type { Step, StepContext, StepResult, StepStatus } from "../core/step.js";
+import type { Step, StepContext, StepOutcome, StepResult, StepServices, StepStatus } from "../core/step.js";
+import { NO_SECRETS, type Redactor } from "../report/redact.js";
 
 /** The three stages of the pipeline document. */
 export type StageName = "dev" | "staging" | "production";
@@ -39,6 +40,12 @@ export interface RunStageOptions {
   readonly settings?: Readonly<Record<string, StepSettings>>;
   /** Profile variables passed to every command. */
   readonly profileEnv?: Readonly<Record<string, string>>;
+  /** The gates' policies; defaults when absent. */
+  readonly policies?: Policies;
+  /** Resources besides commands; steps that need one fail when it is absent. */
+  readonly services?: StepServices;
+  /** Removes the values of the run's secrets from every log line, output and result. */
+  readonly redactor?: Redactor;
   /** Run only these step ids; the rest are reported as skipped. */
   readonly only?: ReadonlySet<string>;
   /** Most steps at once within a group (at least 1). */
@@ -67,6 +74,12 @@ class StepTimedOut extends Error {
 }
 
 const DEFAULT_SETTINGS: StepSettings = { enabled: true, timeoutSeconds: undefined, extraArgs: [] };
+
+/** Services when the edge provides none: no advisory database, the real date. */
+const NO_SERVICES: StepServices = {
+  advisoryDatabase: () => Promise.reject(new Error("no advisory database was provided to this run")),
+  today: () => new Date().toISOString().slice(0, 10),
+};
 
 /** All step ids of a stage, in order. */
 export function stageStepIds(stage: Stage): string[] {
@@ -126,7 +139,9 @@ async function runOne(step: Step, options: RunStageOptions, failFast: AbortContr
   const timeoutSeconds = settings.timeoutSeconds ?? step.defaultTimeoutSeconds;
   const deadline = performance.now() + timeoutSeconds * 1000;
   const logFile = options.logDir === undefined ? undefined : join(options.logDir, `${step.id}.log`);
-  const log: WriteStream | undefined = logFile === undefined ? undefined : createWriteStream(logFile);
+  const file: WriteStream | undefined = logFile === undefined ? undefined : createWriteStream(logFile);
+  const redactor = options.redactor ?? NO_SECRETS;
+  const log = file === undefined ? undefined : redactor.stream(file);
   const profileEnv = options.profileEnv ?? {};
 
   const context: StepContext = {
@@ -134,6 +149,8 @@ async function runOne(step: Step, options: RunStageOptions, failFast: AbortContr
     profileEnv,
     workspaceDir: options.workspaceDir,
     signal: failFast.signal,
+    policies: options.policies ?? defaultPipelineConfig([]).policies,
+    services: options.services ?? NO_SERVICES,
     async exec(command: Command): Promise<ExecResult> {
       if (failFast.signal.aborted) throw new StepCancelled();
       const remaining = Math.ceil(deadline - performance.now());
@@ -146,14 +163,19 @@ async function runOne(step: Step, options: RunStageOptions, failFast: AbortContr
       log?.write(`\n[exit code ${result.exitCode ?? "none"} after ${(result.durationMs / 1000).toFixed(1)} s]\n`);
       if (result.timedOut) throw new StepTimedOut(timeoutSeconds);
       if (result.cancelled) throw new StepCancelled();
-      return result;
+      return {
+        ...result,
+        stdout: redactor.redact(result.stdout),
+        stderr: redactor.redact(result.stderr),
+        output: redactor.redact(result.output),
+      };
     },
   };
 
   const base = { id: step.id, title: step.title, ...(logFile === undefined ? {} : { logFile }) };
   let result: StepResult;
   try {
-    const outcome = await step.run(context);
+    const outcome = redactOutcome(await step.run(context), redactor);
     result = {
       ...base,
       status: outcome.status,
@@ -161,6 +183,7 @@ async function runOne(step: Step, options: RunStageOptions, failFast: AbortContr
       details: outcome.details ?? [],
       artifacts: outcome.artifacts ?? [],
       ...(outcome.tests === undefined ? {} : { tests: outcome.tests }),
+      ...(outcome.data === undefined ? {} : { data: outcome.data }),
       durationMs: Date.now() - startedAt,
     };
   } catch (error) {
@@ -169,12 +192,27 @@ async function runOne(step: Step, options: RunStageOptions, failFast: AbortContr
         ? ["failed", `Timed out after ${error.seconds} s`]
         : error instanceof StepCancelled
           ? ["cancelled", `Cancelled: ${String(failFast.signal.reason)}`]
-          : ["failed", `Internal error: ${(error as Error).message}`];
+          : ["failed", `Internal error: ${redactor.redact((error as Error).message)}`];
     result = { ...base, status, summary, details: [], artifacts: [], durationMs: Date.now() - startedAt };
   }
-  if (log !== undefined) {
-    log.end(`[${result.status}] ${result.summary}\n`);
-    await finished(log);
+  if (log !== undefined && file !== undefined) {
+    log.write(`[${result.status}] ${result.summary}\n`);
+    log.end();
+    file.end();
+    await finished(file);
   }
   return result;
+}
+
+/** A step's outcome with the run's secrets removed from every text it carries. */
+function redactOutcome(outcome: StepOutcome, redactor: Redactor): StepOutcome {
+  return {
+    ...outcome,
+    summary: redactor.redact(outcome.summary),
+    details: (outcome.details ?? []).map((d) => redactor.redact(d)),
+    ...(outcome.tests === undefined
+      ? {}
+      : { tests: outcome.tests.map((t) => (t.message === undefined ? t : { ...t, message: redactor.redact(t.message) })) }),
+    ...(outcome.data === undefined ? {} : { data: JSON.parse(redactor.redact(JSON.stringify(outcome.data))) as unknown }),
+  };
 }

@@ -3,6 +3,9 @@
  * endpoint on 127.0.0.1 that records every query: what each function asks the
  * engine to do, checked without an engine.
  */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { connection, dag } from "@dagger.io/dagger";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RUST_IMAGE, RUST_VERSION } from "../../containers/images.js";
@@ -12,8 +15,11 @@ import { ShrivenPipeline } from "../../src/index.js";
 import { containerArgv, DaggerRunner, OUTPUT_DIR } from "../../src/runners/dagger-runner.js";
 import { devStage } from "../../src/stages/dev.js";
 import { runStage } from "../../src/stages/stage.js";
+import { ADVISORY_DB_URL } from "../../src/supply-chain/audit.js";
+import { EXAMPLE } from "../helpers/example.js";
 import { type ExecAnswer, execArgvs, FakeEngine, fieldCalls } from "../helpers/fake-engine.js";
 import { RecordingRunner } from "../helpers/recording-runner.js";
+import { ADVISORY_DB } from "../helpers/shared-data.js";
 
 const MANIFEST = '[workspace]\nmembers = ["crates/*"]\n';
 const SCOPE = workspaceCacheScope(MANIFEST);
@@ -23,11 +29,23 @@ beforeAll(() => engine.start());
 afterAll(() => engine.stop());
 const PASSING_TESTS =
   "running 1 test\ntest tests::ok ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n";
+const LOCKFILE = readFileSync(join(EXAMPLE, "Cargo.lock"), "utf8");
+/** The example's real `cargo metadata`, as the container would print it. */
+const METADATA = execFileSync("cargo", ["metadata", "--format-version", "1", "--offline"], { cwd: EXAMPLE, encoding: "utf8" });
+
+/** What the toolchain container answers for each step's command on a clean workspace. */
+function cleanWorkspace(argv: readonly string[]): ExecAnswer {
+  if (argv.includes("Cargo.lock")) return { exitCode: 0, stdout: LOCKFILE };
+  if (argv.includes("metadata")) return { exitCode: 0, stdout: METADATA };
+  if (argv.includes("grep")) return { exitCode: 1 };
+  return { exitCode: 0, stdout: argv.includes("test") ? PASSING_TESTS : "" };
+}
 beforeEach(() =>
   engine.reset({
     entries: ["Cargo.toml", "Cargo.lock", "crates"],
     files: { "Cargo.toml": MANIFEST },
-    exec: (argv) => ({ exitCode: 0, stdout: argv.includes("test") ? PASSING_TESTS : "" }),
+    gitTrees: { [ADVISORY_DB_URL]: ADVISORY_DB },
+    exec: cleanWorkspace,
   }),
 );
 
@@ -136,7 +154,7 @@ describe("Dagger functions send the queries they should (real SDK, recorded on 1
       files: { "Cargo.toml": MANIFEST, "shriven-pipeline.toml": "[steps.tests]\nenabled = false\n" },
     });
     await expect(inSession(() => new ShrivenPipeline().dev(source()))).rejects.toThrow(
-      "shriven-pipeline.toml: steps.tests: unknown key; expected one of: fmt, check, test, clippy",
+      "shriven-pipeline.toml: steps.tests: unknown key; expected one of: fmt, check, audit, licenses, secrets, test, clippy",
     );
     expect(engine.queries.flatMap(execArgvs)).toEqual([]);
   });
@@ -204,19 +222,34 @@ describe("failures inside the container are failed steps, not crashes", () => {
           })}\n`,
           stderr: "error: could not compile `strategy` (lib) due to 1 previous error\n",
         }
-      : { exitCode: 0 };
+      : cleanWorkspace(argv);
 
   it("a failing step function throws the step's summary and details", async () => {
-    engine.reset({ entries: ["Cargo.toml"], files: { "Cargo.toml": MANIFEST }, exec: failing });
+    engine.reset({
+      entries: ["Cargo.toml"],
+      files: { "Cargo.toml": MANIFEST },
+      exec: failing,
+      gitTrees: { [ADVISORY_DB_URL]: ADVISORY_DB },
+    });
     await expect(inSession(() => new ShrivenPipeline().clippy(source()))).rejects.toThrow(
       /❌ Clippy: 1 diagnostic \(warnings denied\): crates\/strategy\/src\/lib\.rs:7: .*\[clippy::needless_range_loop\][\s\S]*crates\/strategy\/src\/lib\.rs:7:14: error\[clippy::needless_range_loop\]/,
     );
   });
 
   it("dev fails with the stage summary; dev-report returns the report with the failed step", async () => {
-    engine.reset({ entries: ["Cargo.toml"], files: { "Cargo.toml": MANIFEST }, exec: failing });
+    engine.reset({
+      entries: ["Cargo.toml"],
+      files: { "Cargo.toml": MANIFEST },
+      exec: failing,
+      gitTrees: { [ADVISORY_DB_URL]: ADVISORY_DB },
+    });
     await expect(inSession(() => new ShrivenPipeline().dev(source()))).rejects.toThrow(/dev stage failed[\s\S]*❌ Clippy/);
-    engine.reset({ entries: ["Cargo.toml"], files: { "Cargo.toml": MANIFEST }, exec: failing });
+    engine.reset({
+      entries: ["Cargo.toml"],
+      files: { "Cargo.toml": MANIFEST },
+      exec: failing,
+      gitTrees: { [ADVISORY_DB_URL]: ADVISORY_DB },
+    });
     await inSession(async () => (await new ShrivenPipeline().devReport(source())).id());
     const files = fieldCalls(engine.allQueries(), "withNewFile");
     const report = JSON.parse(String(files.find((f) => f.path === "report.json")?.contents));

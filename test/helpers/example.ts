@@ -1,4 +1,4 @@
-import { appendFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /** The bundled example workspace. */
@@ -72,4 +72,16 @@ export function injectDefect(dir: string, defect: Defect): void {
       );
       return;
   }
+}
+
+/**
+ * Arguments that point a dev-stage run at the real advisory database
+ * (`../shared/data`); where it is absent the copy's audit step is switched
+ * off in its config instead, so the rest of the stage is still tested.
+ */
+export function advisoryDbArgs(source: string): string[] {
+  const db = resolve(import.meta.dirname, "../../../shared/data/rustsec-advisory-db");
+  if (existsSync(join(db, "crates"))) return ["--advisory-db", db];
+  writeFileSync(join(source, "shriven-pipeline.toml"), "[steps.audit]\nenabled = false\n");
+  return [];
 }

@@ -4,6 +4,7 @@
  * records them and answers each selection with plausible data (ids, exit
  * codes, file contents), so functions run end to end without an engine.
  */
+import { cpSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -33,6 +34,8 @@ export interface FakeEngineBehaviour {
   readonly files?: Readonly<Record<string, string>>;
   /** What any `glob` answers. */
   readonly glob?: readonly string[];
+  /** Local folders that stand for `git(url).head().tree()`; exporting such a tree copies the folder. */
+  readonly gitTrees?: Readonly<Record<string, string>>;
   /** Milliseconds to wait before answering a query that asks for an exit code. */
   readonly execDelayMs?: number;
 }
@@ -138,6 +141,13 @@ export class FakeEngine {
       }
       case "entries":
         return this.behaviour.entries ?? [];
+      case "export": {
+        const url = String(nearest("git")?.args.url ?? "");
+        const tree = this.behaviour.gitTrees?.[url];
+        if (tree === undefined) throw new Error(`fake engine: cannot export ${JSON.stringify(path.map((p) => p.name))}`);
+        cpSync(tree, String(field.args.path), { recursive: true });
+        return field.args.path;
+      }
       case "glob":
         return this.behaviour.glob ?? [];
       case "contents":

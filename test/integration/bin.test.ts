@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { XMLParser } from "fast-xml-parser";
 import { describe, expect, it } from "vitest";
-import { copyExample, injectDefect } from "../helpers/example.js";
+import { advisoryDbArgs, copyExample, injectDefect } from "../helpers/example.js";
 import { liveProcessesIn } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp.js";
 
@@ -40,7 +40,9 @@ describe("shriven-pipeline as a process", () => {
     const source = copyExample(tempDir());
     const reportDir = tempDir();
     const stepSummary = join(tempDir(), "summary.md");
-    const { done } = start(["run", "dev", "--source", source, "--report-dir", reportDir], { GITHUB_STEP_SUMMARY: stepSummary });
+    const { done } = start(["run", "dev", "--source", source, "--report-dir", reportDir, ...advisoryDbArgs(source)], {
+      GITHUB_STEP_SUMMARY: stepSummary,
+    });
     const run = await done;
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
@@ -78,7 +80,7 @@ describe("shriven-pipeline as a process", () => {
   it("exits 1 when a gate fails and leaves no cargo, rustc or test process behind", async () => {
     const source = copyExample(tempDir());
     injectDefect(source, "clippy-warning");
-    const run = await start(["run", "dev", "--source", source]).done;
+    const run = await start(["run", "dev", "--source", source, ...advisoryDbArgs(source)]).done;
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("❌ Clippy:");
     expect(liveProcessesIn(source)).toEqual([]);
@@ -86,7 +88,7 @@ describe("shriven-pipeline as a process", () => {
 
   it("stops on Ctrl-C: running steps cancelled, exit 130, no process left", async () => {
     const source = copyExample(tempDir());
-    const { child, done } = start(["run", "dev", "--source", source]);
+    const { child, done } = start(["run", "dev", "--source", source, ...advisoryDbArgs(source)]);
     await new Promise<void>((resolveStarted) => {
       child.stdout?.on("data", (c: Buffer) => {
         if (c.toString().includes("Compilation started")) resolveStarted();

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type RunReport, runReportSchema } from "../../src/report/report.js";
 import { runCli } from "../helpers/cli.js";
-import { copyExample, DEFECT_FILE, type Defect, FAILING_TEST, injectDefect } from "../helpers/example.js";
+import { advisoryDbArgs, copyExample, DEFECT_FILE, type Defect, FAILING_TEST, injectDefect } from "../helpers/example.js";
+import { HAS_ADVISORY_DB } from "../helpers/shared-data.js";
 import { tempDir } from "../helpers/temp.js";
 
 function readReport(source: string): RunReport {
@@ -22,11 +23,19 @@ function statuses(report: RunReport): Record<string, string> {
 describe("dev stage on the example workspace", () => {
   it("passes on the clean example with real cargo, rustfmt and clippy", async () => {
     const source = copyExample(tempDir());
-    const run = await runCli(["run", "dev", "--source", source]);
+    const run = await runCli(["run", "dev", "--source", source, ...advisoryDbArgs(source)]);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     const report = readReport(source);
-    expect(statuses(report)).toEqual({ fmt: "passed", check: "passed", test: "passed", clippy: "passed" });
+    expect(statuses(report)).toEqual({
+      fmt: "passed",
+      check: "passed",
+      audit: HAS_ADVISORY_DB ? "passed" : "skipped",
+      licenses: "passed",
+      secrets: "passed",
+      test: "passed",
+      clippy: "passed",
+    });
     const tests = report.steps.find((s) => s.id === "test");
     expect(tests?.summary).toMatch(/^(\d+)\/\1 passed$/);
     expect(tests?.tests?.length).toBeGreaterThanOrEqual(40);
@@ -46,7 +55,7 @@ describe("dev stage on the example workspace", () => {
   it.each(cases)("fails at the right step for a copy with %s", async (defect, failingStep, summary, skippedLater) => {
     const source = copyExample(tempDir());
     injectDefect(source, defect);
-    const run = await runCli(["run", "dev", "--source", source]);
+    const run = await runCli(["run", "dev", "--source", source, ...advisoryDbArgs(source)]);
     expect(run.code).toBe(1);
     const report = readReport(source);
     expect(report.status).toBe("failed");

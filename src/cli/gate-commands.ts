@@ -1,0 +1,111 @@
+/**
+ * `shriven-pipeline audit` and `shriven-pipeline licenses`: the supply-chain
+ * gates on their own, outside a stage, with text or JSON output.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { execa } from "execa";
+import { loadPipelineConfig, type PipelineConfig } from "../config/pipeline-config.js";
+import { readTextFile } from "../config/read-text-file.js";
+import { UsageError } from "../core/errors.js";
+import type { StepOutcome } from "../core/step.js";
+import { STATUS_ICON } from "../report/report.js";
+import { allStepIds } from "../stages/registry.js";
+import { auditOutcome } from "../steps/audit.js";
+import { licenseOutcome } from "../steps/licenses.js";
+import { defaultCacheDir, fetchAdvisoryDatabase } from "../supply-chain/advisory-db-fetch.js";
+import { auditPolicyFrom } from "../supply-chain/audit.js";
+import type { TextOut } from "./progress.js";
+
+/** What a gate command needs from the CLI. */
+export interface GateIo {
+  readonly stdout: TextOut;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+function parse(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function format(value: string | undefined): "text" | "json" {
+  if (value === undefined || value === "text" || value === "json") return value ?? "text";
+  throw new UsageError(`--format: expected text or json, got ${JSON.stringify(value)}`);
+}
+
+function workspaceConfig(source: string | undefined): PipelineConfig | undefined {
+  return source === undefined ? undefined : loadPipelineConfig({ workspace: source, stepIds: allStepIds() });
+}
+
+/** Prints an outcome as text (icon, summary, details) or as its JSON data; returns the exit code. */
+function report(io: GateIo, title: string, outcome: StepOutcome, as: "text" | "json"): number {
+  if (as === "json")
+    io.stdout.write(`${JSON.stringify({ status: outcome.status, summary: outcome.summary, ...(outcome.data as object) }, null, 2)}\n`);
+  else
+    io.stdout.write(
+      `${[`${STATUS_ICON[outcome.status]} ${title}: ${outcome.summary}`, ...(outcome.details ?? []).map((d) => `    ${d}`)].join("\n")}\n`,
+    );
+  return outcome.status === "failed" ? 1 : 0;
+}
+
+/** `audit [--source DIR | --lockfile FILE] [--db DIR] [--format text|json]` */
+export async function auditCommand(args: readonly string[], io: GateIo): Promise<number> {
+  const values = parse(args, {
+    source: { type: "string" },
+    lockfile: { type: "string" },
+    db: { type: "string" },
+    format: { type: "string" },
+  });
+  const as = format(values.format);
+  if (values.source !== undefined && values.lockfile !== undefined) throw new UsageError("give --source or --lockfile, not both");
+  const source = values.lockfile === undefined ? resolve(io.cwd, values.source ?? ".") : undefined;
+  const lockfile = values.lockfile === undefined ? join(source as string, "Cargo.lock") : resolve(io.cwd, values.lockfile);
+  if (!existsSync(lockfile)) throw new UsageError(`${lockfile}: no such lockfile (run cargo generate-lockfile, or pass --lockfile FILE)`);
+  const config = workspaceConfig(source ?? (values.lockfile === undefined ? undefined : dirname(lockfile)));
+  const policy = config?.policies.audit ?? auditPolicyFrom(undefined);
+  const dbOption = values.db ?? (policy.db === undefined || source === undefined ? undefined : resolve(source, policy.db));
+  const database = await fetchAdvisoryDatabase({
+    ...(dbOption === undefined ? {} : { localCopy: resolve(io.cwd, dbOption) }),
+    url: policy.dbUrl,
+    cacheDir: defaultCacheDir(io.env),
+  });
+  const outcome = auditOutcome({
+    lockfileText: readTextFile(lockfile),
+    lockfileName: lockfile,
+    database,
+    policy,
+    today: new Date().toISOString().slice(0, 10),
+  });
+  return report(io, "Security", outcome, as);
+}
+
+/** `licenses [--source DIR] [--format text|json]` */
+export async function licensesCommand(args: readonly string[], io: GateIo): Promise<number> {
+  const values = parse(args, { source: { type: "string" }, format: { type: "string" } });
+  const as = format(values.format);
+  const source = resolve(io.cwd, values.source ?? ".");
+  if (!existsSync(join(source, "Cargo.toml"))) throw new UsageError(`${source}: no Cargo.toml; pass --source DIR`);
+  const config = workspaceConfig(source) as PipelineConfig;
+  const metadata = await execa("cargo", ["metadata", "--format-version", "1"], {
+    cwd: source,
+    reject: false,
+    env: { CARGO_TERM_COLOR: "never" },
+  });
+  if (metadata.exitCode !== 0) {
+    return report(
+      io,
+      "Licences",
+      {
+        status: "failed",
+        summary: `cargo metadata failed: ${metadata.stderr.split("\n").find((l) => l.startsWith("error")) ?? metadata.stderr}`,
+      },
+      as,
+    );
+  }
+  return report(io, "Licences", licenseOutcome(metadata.stdout, config.policies.licenses), as);
+}

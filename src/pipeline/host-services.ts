@@ -1,0 +1,35 @@
+/**
+ * What the host edge (the CLI) gives steps besides commands: the advisory
+ * database from a local copy or a cached git clone, fetched once per run.
+ */
+import { resolve } from "node:path";
+import type { AdvisoryDatabaseHandle, StepServices } from "../core/step.js";
+import { defaultCacheDir, fetchAdvisoryDatabase } from "../supply-chain/advisory-db-fetch.js";
+import type { AuditPolicy } from "../supply-chain/audit.js";
+
+/** Inputs of {@link hostServices}. */
+export interface HostServicesOptions {
+  /** The workspace; a relative `[audit] db` is relative to it. */
+  readonly workspace: string;
+  readonly audit: AuditPolicy;
+  /** `--advisory-db DIR` from the command line; wins over the config. */
+  readonly advisoryDb?: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Services for a host run; the database is fetched at most once, when a step first asks. */
+export function hostServices(options: HostServicesOptions): StepServices {
+  let database: Promise<AdvisoryDatabaseHandle> | undefined;
+  const localCopy = options.advisoryDb ?? (options.audit.db === undefined ? undefined : resolve(options.workspace, options.audit.db));
+  return {
+    advisoryDatabase() {
+      database ??= fetchAdvisoryDatabase({
+        ...(localCopy === undefined ? {} : { localCopy }),
+        url: options.audit.dbUrl,
+        cacheDir: defaultCacheDir(options.env),
+      });
+      return database;
+    },
+    today: () => new Date().toISOString().slice(0, 10),
+  };
+}
