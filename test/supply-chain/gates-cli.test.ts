@@ -164,7 +164,7 @@ describe("shriven-pipeline licenses (real cargo metadata)", () => {
     );
     expect(run.stdout).toMatch(/bare 0\.2\.0 \(no licence\): no licence declared/);
     const json = JSON.parse((await runCli(["licenses", "--source", dir, "--format", "json"])).stdout);
-    expect(json.crates.find((c: { name: string }) => c.name === "app")).toMatchObject({ expression: "MIT/Apache-2.0", accepted: true });
+    expect(json.crates.find((c: { name: string }) => c.name === "app")).toMatchObject({ expression: "MIT OR Apache-2.0", accepted: true });
   });
 });
 
