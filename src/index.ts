@@ -82,16 +82,55 @@ export class ShrivenPipeline {
   }
 
   /**
-   * The dev stage (fmt, check, test, clippy; fail fast). Returns the summary;
+   * Security scan: RustSec audit of Cargo.lock with cargo-audit's semantics. Fails on any vulnerability.
+   *
+   * Example: dagger call audit --source=.
+   *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
+   * @param advisoryDb A copy of the RustSec advisory database (default: fetched from github.com/rustsec/advisory-db with git)
+   */
+  @func()
+  async audit(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory, advisoryDb?: Directory): Promise<string> {
+    return runOneStep("audit", { source, ...optional({ advisoryDb }) });
+  }
+
+  /**
+   * Licence policy: every crate's licence (from cargo metadata) allowed; no GPL family.
+   *
+   * Example: dagger call licenses --source=.
+   *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
+   * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
+   */
+  @func()
+  async licenses(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory, registryToken?: Secret): Promise<string> {
+    return runOneStep("licenses", { source, ...optional({ registryToken }) });
+  }
+
+  /**
+   * Secret hygiene: no private keys, tokens, webhook URLs or API secrets in the workspace's files.
+   *
+   * Example: dagger call secrets --source=.
+   *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
+   */
+  @func()
+  async secrets(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory): Promise<string> {
+    return runOneStep("secrets", { source });
+  }
+
+  /**
+   * The dev stage (fmt, check, security scan, licences, secrets, tests, clippy; fail fast). Returns the summary;
    * fails, so the CI job goes red, when a gate fails.
    *
    * Example: dagger call dev --source=.
    *
    * @param source The Cargo workspace (a directory with Cargo.toml at its root)
    * @param envFile Environment profile overrides (.env format) for the development environment
-   * @param only Run only these steps (fmt, check, test, clippy); the others are reported as skipped
+   * @param only Run only these steps (fmt, check, audit, licenses, secrets, test, clippy); the others are reported as skipped
    * @param jobs Most steps at once within a group (default: every step of a group)
    * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
+   * @param advisoryDb A copy of the RustSec advisory database (default: fetched from github.com/rustsec/advisory-db with git)
    */
   @func()
   async dev(
@@ -100,8 +139,9 @@ export class ShrivenPipeline {
     only?: string[],
     jobs?: number,
     registryToken?: Secret,
+    advisoryDb?: Directory,
   ): Promise<string> {
-    return summaryOrFailure(await runStageInDagger("dev", { source, ...optional({ envFile, only, jobs, registryToken }) }));
+    return summaryOrFailure(await runStageInDagger("dev", { source, ...optional({ envFile, only, jobs, registryToken, advisoryDb }) }));
   }
 
   /**
@@ -113,9 +153,10 @@ export class ShrivenPipeline {
    *
    * @param source The Cargo workspace (a directory with Cargo.toml at its root)
    * @param envFile Environment profile overrides (.env format) for the development environment
-   * @param only Run only these steps (fmt, check, test, clippy); the others are reported as skipped
+   * @param only Run only these steps (fmt, check, audit, licenses, secrets, test, clippy); the others are reported as skipped
    * @param jobs Most steps at once within a group (default: every step of a group)
    * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
+   * @param advisoryDb A copy of the RustSec advisory database (default: fetched from github.com/rustsec/advisory-db with git)
    */
   @func()
   async devReport(
@@ -124,8 +165,9 @@ export class ShrivenPipeline {
     only?: string[],
     jobs?: number,
     registryToken?: Secret,
+    advisoryDb?: Directory,
   ): Promise<Directory> {
-    return reportDirectory(await runStageInDagger("dev", { source, ...optional({ envFile, only, jobs, registryToken }) }));
+    return reportDirectory(await runStageInDagger("dev", { source, ...optional({ envFile, only, jobs, registryToken, advisoryDb }) }));
   }
 }
 

@@ -120,6 +120,44 @@ describe("Dagger functions send the queries they should (real SDK, recorded on 1
     expect(fieldCalls(all, "withEnvVariable").map((c) => c.name)).not.toContain("CARGO_REGISTRY_TOKEN");
   });
 
+  it("audit fetches the advisory database through Dagger's git API and passes the clean example", async () => {
+    const output = await inSession(() => new ShrivenPipeline().audit(source()));
+    expect(output).toMatch(/^✅ Security: No vulnerabilities \(0 crates; advisories to \d{4}-\d{2}-\d{2}/);
+    const all = engine.allQueries();
+    expect(fieldCalls(all, "git")).toContainEqual({ url: "https://github.com/rustsec/advisory-db" });
+    const exportQuery = engine.queries.find((q) => q.includes("export"));
+    expect(exportQuery?.replace(/\s+/g, " ")).toMatch(
+      /git \(url: "https:\/\/github\.com\/rustsec\/advisory-db"\) \{ head \{ tree \{ export \(path: /,
+    );
+    expect(stepExec(["cat", "Cargo.lock"])).toEqual(["timeout", "--kill-after=10", expect.stringMatching(/^\d+$/), "cat", "Cargo.lock"]);
+  });
+
+  it("audit uses a given advisory database directory instead of git, and fails a vulnerable lockfile", async () => {
+    engine.reset({
+      entries: ["Cargo.toml", "Cargo.lock"],
+      files: { "Cargo.toml": MANIFEST },
+      directories: { "advisory-db-id": ADVISORY_DB },
+      exec: (argv) =>
+        argv.includes("Cargo.lock")
+          ? {
+              exitCode: 0,
+              stdout:
+                'version = 4\n[[package]]\nname = "tokio"\nversion = "1.8.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n',
+            }
+          : cleanWorkspace(argv),
+    });
+    await expect(
+      inSession(() => new ShrivenPipeline().audit(source(), dag.loadDirectoryFromID("advisory-db-id" as never))),
+    ).rejects.toThrow(/❌ Security: \d+ vulnerabilities: [\s\S]*RUSTSEC-2021-0072 tokio 1\.8\.0/);
+    expect(fieldCalls(engine.allQueries(), "git")).toEqual([]);
+  });
+
+  it("licenses and secrets run cargo metadata and grep in the container", async () => {
+    expect(await inSession(() => new ShrivenPipeline().licenses(source()))).toMatch(/^✅ Licences: All 4 crates allowed/);
+    expect(stepExec(["cargo", "metadata", "--format-version", "1"])).toBeDefined();
+    expect(await inSession(() => new ShrivenPipeline().secrets(source()))).toMatch(/^✅ Secrets: No secrets in tracked files/);
+  });
+
   it("keys build caches by workspace: another Cargo.toml gets other target volumes", async () => {
     await inSession(() => new ShrivenPipeline().check(source()));
     const first = fieldCalls(engine.allQueries(), "cacheVolume").map((c) => c.key);

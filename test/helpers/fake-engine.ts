@@ -36,6 +36,8 @@ export interface FakeEngineBehaviour {
   readonly glob?: readonly string[];
   /** Local folders that stand for `git(url).head().tree()`; exporting such a tree copies the folder. */
   readonly gitTrees?: Readonly<Record<string, string>>;
+  /** Local folders that stand for directories loaded by id; exporting one copies the folder. */
+  readonly directories?: Readonly<Record<string, string>>;
   /** Milliseconds to wait before answering a query that asks for an exit code. */
   readonly execDelayMs?: number;
 }
@@ -143,7 +145,8 @@ export class FakeEngine {
         return this.behaviour.entries ?? [];
       case "export": {
         const url = String(nearest("git")?.args.url ?? "");
-        const tree = this.behaviour.gitTrees?.[url];
+        const loadedId = String(nearest("loadDirectoryFromID")?.args.id ?? "");
+        const tree = this.behaviour.gitTrees?.[url] ?? this.behaviour.directories?.[loadedId];
         if (tree === undefined) throw new Error(`fake engine: cannot export ${JSON.stringify(path.map((p) => p.name))}`);
         cpSync(tree, String(field.args.path), { recursive: true });
         return field.args.path;
