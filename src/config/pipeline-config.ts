@@ -5,7 +5,6 @@
  * gate off silently.
  */
 import { join } from "node:path";
-import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
 import { type AuditPolicy, auditPolicyFrom, auditPolicySchema } from "../supply-chain/audit.js";
@@ -13,6 +12,7 @@ import { type LicensePolicy, licensePolicyFrom, licensePolicySchema } from "../s
 import { type ReleasePolicy, releasePolicyFrom, releasePolicySchema } from "../supply-chain/release-tag.js";
 import { type SecretPolicy, secretPolicyFrom, secretPolicySchema } from "../supply-chain/secret-scan.js";
 import { readTextFile } from "./read-text-file.js";
+import { parseTomlText } from "./toml.js";
 import { closedObject, describeIssues } from "./zod-issues.js";
 
 /** File name looked up in the workspace root. */
@@ -107,16 +107,7 @@ export function defaultPipelineConfig(stepIds: readonly string[]): PipelineConfi
 
 /** Parses and validates config text; see {@link loadPipelineConfig}. */
 export function parsePipelineConfig(text: string, file: string, stepIds: readonly string[]): PipelineConfig {
-  let raw: unknown;
-  try {
-    raw = parseToml(text);
-  } catch (error) {
-    if (error instanceof TomlError) {
-      const reason = (error.message.split("\n")[0] ?? "").replace(/^Invalid TOML document: /, "");
-      throw new ConfigError(file, [`line ${error.line}, column ${error.column}: invalid TOML: ${reason}`]);
-    }
-    throw error;
-  }
+  const raw = parseTomlText(text, file);
   const parsed = configSchema(stepIds).safeParse(raw);
   if (!parsed.success) throw new ConfigError(file, describeIssues(parsed.error.issues));
   return defaults(stepIds, file, parsed.data);

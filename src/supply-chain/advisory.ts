@@ -2,8 +2,8 @@
  * Reading one RustSec advisory file: TOML front matter in a ```toml fence,
  * then a Markdown title and description.
  */
-import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
+import { parseTomlText } from "../config/toml.js";
 import { describeIssues } from "../config/zod-issues.js";
 import { ConfigError } from "../core/errors.js";
 import { overlaps, parseRequirement, type VersionInterval, VersionRequirementError } from "./version-req.js";
@@ -62,14 +62,7 @@ const frontMatterSchema = z.object({
 export function parseAdvisory(text: string, file: string): Advisory {
   const fence = /^\s*```toml\r?\n([\s\S]*?)\r?\n```[ \t]*(?:\r?\n|$)/.exec(text);
   if (fence === null) throw new ConfigError(file, ["expected TOML front matter in a ```toml fence at the start"]);
-  let raw: unknown;
-  try {
-    raw = parseToml(fence[1] as string);
-  } catch (error) {
-    if (!(error instanceof TomlError)) throw error;
-    const reason = (error.message.split("\n")[0] ?? "").replace(/^Invalid TOML document: /, "");
-    throw new ConfigError(file, [`line ${error.line + 1}, column ${error.column}: invalid TOML in the front matter: ${reason}`]);
-  }
+  const raw = parseTomlText(fence[1] as string, file, { firstLine: 2, what: "in the front matter" });
   const parsed = frontMatterSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(file, describeIssues(parsed.error.issues));
   const { advisory, affected, versions } = parsed.data;

@@ -3,8 +3,8 @@
  * where each comes from. Only crates.io packages can have RustSec advisories.
  */
 import semver from "semver";
-import { parse as parseToml, TomlError } from "smol-toml";
 import { z } from "zod";
+import { parseTomlText } from "../config/toml.js";
 import { describeIssues } from "../config/zod-issues.js";
 import { ConfigError } from "../core/errors.js";
 
@@ -62,16 +62,7 @@ function originOf(source: string | undefined): PackageOrigin {
  * @throws ConfigError naming the file and the package or key that is wrong.
  */
 export function parseLockfile(text: string, file: string): Lockfile {
-  let raw: unknown;
-  try {
-    raw = parseToml(text);
-  } catch (error) {
-    if (error instanceof TomlError) {
-      const reason = (error.message.split("\n")[0] ?? "").replace(/^Invalid TOML document: /, "");
-      throw new ConfigError(file, [`line ${error.line}, column ${error.column}: invalid TOML: ${reason}`]);
-    }
-    throw error;
-  }
+  const raw = parseTomlText(text, file);
   const parsed = lockfileSchema.safeParse(raw);
   if (!parsed.success)
     throw new ConfigError(

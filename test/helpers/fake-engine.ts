@@ -63,10 +63,13 @@ export class FakeEngine {
   /** Starts listening on 127.0.0.1 and points the SDK at it (DAGGER_SESSION_PORT/TOKEN). */
   async start(): Promise<void> {
     this.server = createServer((request, response) => {
-      void this.handle(request).then(([status, body]) => {
-        response.writeHead(status, { "content-type": "application/json" });
-        response.end(JSON.stringify(body));
-      });
+      // Every request gets an answer: a fault in the fake is a GraphQL error, never a hang.
+      void this.handle(request)
+        .catch((error: Error): [number, unknown] => [200, { data: null, errors: [{ message: `fake engine: ${error.message}` }] }])
+        .then(([status, body]) => {
+          response.writeHead(status, { "content-type": "application/json" });
+          response.end(JSON.stringify(body));
+        });
     });
     await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
     process.env.DAGGER_SESSION_PORT = String((this.server.address() as AddressInfo).port);
@@ -76,6 +79,7 @@ export class FakeEngine {
   async stop(): Promise<void> {
     delete process.env.DAGGER_SESSION_PORT;
     delete process.env.DAGGER_SESSION_TOKEN;
+    this.server?.closeAllConnections();
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 
