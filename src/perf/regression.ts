@@ -1,0 +1,104 @@
+/**
+ * Deciding whether a benchmark regressed, from samples rather than point
+ * estimates: a bootstrap confidence interval for the relative change of the
+ * mean, and a verdict only when the whole interval is past the threshold.
+ * Instruction counts are repeatable, so they compare directly.
+ */
+
+/** The relative change of a measure between a baseline and a new run. */
+export interface ChangeEstimate {
+  readonly baseline: number;
+  readonly current: number;
+  /** (current − baseline) / baseline × 100. */
+  readonly changePercent: number;
+  /** The confidence interval of changePercent. */
+  readonly lowerPercent: number;
+  readonly upperPercent: number;
+}
+
+/** What a comparison concludes. */
+export type ChangeVerdict = "regressed" | "improved" | "unchanged";
+
+/** Options of {@link bootstrapChange}. */
+export interface BootstrapOptions {
+  /** Resamples drawn (default 2000). */
+  readonly resamples?: number;
+  /** Confidence level of the interval (default 0.95). */
+  readonly confidence?: number;
+  /** Seed of the resampling generator, so a comparison is reproducible (default 1). */
+  readonly seed?: number;
+}
+
+/** mulberry32: a small, fast, seeded generator; statistical quality is ample for resampling. */
+function generator(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function mean(values: readonly number[]): number {
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+function resampledMean(values: readonly number[], random: () => number): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[Math.floor(random() * values.length)] as number;
+  return sum / values.length;
+}
+
+function check(name: string, samples: readonly number[]): void {
+  if (samples.length < 2) throw new RangeError(`${name}: at least 2 samples are needed for an interval, got ${samples.length}`);
+  for (const s of samples) if (!Number.isFinite(s) || s <= 0) throw new RangeError(`${name}: samples must be finite and > 0, got ${s}`);
+}
+
+/**
+ * The relative change of the mean from `baseline` to `current` samples, with a
+ * percentile-bootstrap confidence interval (both sides resampled independently).
+ */
+export function bootstrapChange(baseline: readonly number[], current: readonly number[], options: BootstrapOptions = {}): ChangeEstimate {
+  check("baseline", baseline);
+  check("current", current);
+  const resamples = options.resamples ?? 2000;
+  const confidence = options.confidence ?? 0.95;
+  const random = generator(options.seed ?? 1);
+  const changes = new Float64Array(resamples);
+  for (let i = 0; i < resamples; i++) changes[i] = (resampledMean(current, random) / resampledMean(baseline, random) - 1) * 100;
+  changes.sort();
+  const tail = (1 - confidence) / 2;
+  const at = (q: number) => changes[Math.min(resamples - 1, Math.max(0, Math.round(q * (resamples - 1))))] as number;
+  const base = mean(baseline);
+  const now = mean(current);
+  return { baseline: base, current: now, changePercent: (now / base - 1) * 100, lowerPercent: at(tail), upperPercent: at(1 - tail) };
+}
+
+/**
+ * A verdict only when the whole interval is past the threshold: regressed
+ * when even its lower end is slower by more than `thresholdPercent`, improved
+ * when even its upper end is faster by more than it, unchanged otherwise.
+ */
+export function decideChange(change: ChangeEstimate, thresholdPercent: number): ChangeVerdict {
+  if (change.lowerPercent > thresholdPercent) return "regressed";
+  if (change.upperPercent < -thresholdPercent) return "improved";
+  return "unchanged";
+}
+
+/** Instruction counts are exact: the change is a single number, and the interval collapses to it. */
+export function instructionChange(baseline: number, current: number): ChangeEstimate {
+  if (!(baseline > 0) || !(current > 0)) throw new RangeError(`instruction counts must be > 0, got ${baseline} and ${current}`);
+  const percent = (current / baseline - 1) * 100;
+  return { baseline, current, changePercent: percent, lowerPercent: percent, upperPercent: percent };
+}
+
+/** `+10.3% [+8.1%, +12.6%]` */
+export function formatChange(change: ChangeEstimate): string {
+  const pct = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(1)}%`;
+  if (change.lowerPercent === change.upperPercent) return pct(change.changePercent);
+  return `${pct(change.changePercent)} [${pct(change.lowerPercent)}, ${pct(change.upperPercent)}]`;
+}

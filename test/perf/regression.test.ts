@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { readCallgrindInstructions } from "../../src/perf/callgrind.js";
+import { bootstrapChange, decideChange, formatChange, instructionChange } from "../../src/perf/regression.js";
+import { configError } from "../helpers/config-error.js";
+
+/** Deterministic noisy samples: `n` values around `center` with relative spread `cv`. */
+function samples(n: number, center: number, cv: number, seed: number): number[] {
+  let state = seed;
+  const next = () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+  return Array.from({ length: n }, () => {
+    const gaussian = Math.sqrt(-2 * Math.log(next() || 1e-12)) * Math.cos(2 * Math.PI * next());
+    return center * (1 + cv * gaussian);
+  });
+}
+
+describe("bootstrap change of the mean", () => {
+  it("puts the true change inside the interval and is reproducible with its seed", () => {
+    const base = samples(20, 1000, 0.03, 1);
+    const slower = samples(20, 1100, 0.03, 2);
+    const change = bootstrapChange(base, slower);
+    expect(change.lowerPercent).toBeLessThan(10);
+    expect(change.upperPercent).toBeGreaterThan(7);
+    expect(change.lowerPercent).toBeLessThan(change.changePercent);
+    expect(change.upperPercent).toBeGreaterThan(change.changePercent);
+    expect(bootstrapChange(base, slower)).toEqual(change);
+  });
+
+  it("A/A: the same distribution compared with itself 200 times never regresses at 5 %", () => {
+    const verdicts = Array.from({ length: 200 }, (_, i) =>
+      decideChange(bootstrapChange(samples(10, 500, 0.04, 2 * i + 1), samples(10, 500, 0.04, 2 * i + 2), { seed: i }), 5),
+    );
+    expect(verdicts.filter((v) => v !== "unchanged")).toEqual([]);
+  });
+
+  it("catches a 10 % slowdown at 5 % in at least 95 % of trials, and never calls a 2 % change a regression", () => {
+    const trials = 200;
+    const caught = Array.from({ length: trials }, (_, i) =>
+      decideChange(bootstrapChange(samples(10, 500, 0.02, 4 * i + 1), samples(10, 550, 0.02, 4 * i + 2), { seed: i }), 5),
+    );
+    expect(caught.filter((v) => v === "regressed").length / trials).toBeGreaterThanOrEqual(0.95);
+    const small = Array.from({ length: trials }, (_, i) =>
+      decideChange(bootstrapChange(samples(10, 500, 0.02, 4 * i + 3), samples(10, 510, 0.02, 4 * i + 4), { seed: i }), 5),
+    );
+    expect(small.filter((v) => v === "regressed")).toEqual([]);
+  });
+
+  it("reports an improvement only when the whole interval is faster", () => {
+    expect(decideChange(bootstrapChange(samples(10, 500, 0.02, 7), samples(10, 400, 0.02, 8)), 5)).toBe("improved");
+  });
+
+  it.each([
+    [[1], [1, 2], "baseline: at least 2 samples"],
+    [[1, 2], [], "current: at least 2 samples"],
+    [[1, Number.NaN], [1, 2], "finite and > 0"],
+    [[1, -2], [1, 2], "finite and > 0"],
+    [[1, 2], [0, 2], "finite and > 0"],
+  ])("refuses samples %j vs %j", (base, current, message) => {
+    expect(() => bootstrapChange(base, current)).toThrow(message);
+  });
+});
+
+describe("instruction counts", () => {
+  it("compare exactly", () => {
+    const change = instructionChange(1_000_000, 1_100_000);
+    expect(change.changePercent).toBeCloseTo(10, 10);
+    expect(decideChange(change, 5)).toBe("regressed");
+    expect(decideChange(instructionChange(1_000_000, 1_020_000), 5)).toBe("unchanged");
+    expect(formatChange(change)).toBe("+10.0%");
+    expect(formatChange({ baseline: 1, current: 1, changePercent: 3.04, lowerPercent: -1, upperPercent: 7.26 })).toBe(
+      "+3.0% [-1.0%, +7.3%]",
+    );
+  });
+
+  it("reads Ir from callgrind output and refuses what is not", () => {
+    expect(readCallgrindInstructions("version: 1\nevents: Ir\nsummary: 126637\ntotals: 126637\n", "cg.out")).toBe(126637);
+    expect(readCallgrindInstructions("events: Dr Ir\nsummary: 5 999\n", "cg.out")).toBe(999);
+    for (const [text, message] of [
+      ["", "no 'events:' line"],
+      ["events: Dr\nsummary: 5\n", "expected Ir"],
+      ["events: Ir\n", "the run did not finish"],
+      ["events: Ir\nsummary: -3\n", "expected a positive whole number"],
+      ["events: Ir\nsummary: abc\n", "expected a positive whole number"],
+    ]) {
+      expect(configError(() => readCallgrindInstructions(text as string, "cg.out")).message).toContain(message);
+    }
+  });
+});
