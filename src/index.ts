@@ -120,14 +120,26 @@ export class ShrivenPipeline {
   }
 
   /**
-   * The dev stage (fmt, check, security scan, licences, secrets, tests, clippy; fail fast). Returns the summary;
+   * Performance check: benchmarks (and, when configured, callgrind instruction counts) against the baseline saved in the workspace; warnings only.
+   *
+   * Example: dagger call perf-check --source=.
+   *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
+   */
+  @func()
+  async perfCheck(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory): Promise<string> {
+    return runOneStep("perf-check", { source });
+  }
+
+  /**
+   * The dev stage (fmt, check, security scan, licences, secrets, tests, clippy, performance check; fail fast). Returns the summary;
    * fails, so the CI job goes red, when a gate fails.
    *
    * Example: dagger call dev --source=.
    *
    * @param source The Cargo workspace (a directory with Cargo.toml at its root)
    * @param envFile Environment profile overrides (.env format) for the development environment
-   * @param only Run only these steps (fmt, check, audit, licenses, secrets, test, clippy); the others are reported as skipped
+   * @param only Run only these steps (fmt, check, audit, licenses, secrets, test, clippy, perf-check); the others are reported as skipped
    * @param jobs Most steps at once within a group (default: every step of a group)
    * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
    * @param advisoryDb A copy of the RustSec advisory database (default: fetched from github.com/rustsec/advisory-db with git)
@@ -153,7 +165,7 @@ export class ShrivenPipeline {
    *
    * @param source The Cargo workspace (a directory with Cargo.toml at its root)
    * @param envFile Environment profile overrides (.env format) for the development environment
-   * @param only Run only these steps (fmt, check, audit, licenses, secrets, test, clippy); the others are reported as skipped
+   * @param only Run only these steps (fmt, check, audit, licenses, secrets, test, clippy, perf-check); the others are reported as skipped
    * @param jobs Most steps at once within a group (default: every step of a group)
    * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
    * @param advisoryDb A copy of the RustSec advisory database (default: fetched from github.com/rustsec/advisory-db with git)

@@ -18,6 +18,7 @@ import { HostRunner } from "../runners/host-runner.js";
 import { allStepIds, STAGE_NAMES, STAGES } from "../stages/registry.js";
 import { AdvisoryDatabaseError } from "../supply-chain/advisory-db.js";
 import { auditCommand, licensesCommand } from "./gate-commands.js";
+import { perfCommand } from "./perf-command.js";
 import { LiveProgress, PlainProgress, type ProgressView, type TextOut } from "./progress.js";
 
 /** Where the CLI reads and writes; the real process by default. */
@@ -39,6 +40,8 @@ Commands:
                    [--source DIR | --lockfile FILE] [--db DIR] [--format text|json]
   licenses         Licence policy check of a workspace's crates (exit 1 when one is not allowed)
                    [--source DIR] [--format text|json]
+  perf             Measure benchmarks and instruction counts against a baseline, or save one
+                   [--source DIR] [--baseline NAME] [--save-baseline NAME --reason TEXT]
   help             Show this help
 
 Options of run:
@@ -100,7 +103,8 @@ async function dispatch(args: readonly string[], io: CliIo): Promise<number> {
   if (command === "run") return run(rest, io);
   if (command === "audit") return auditCommand(rest, io);
   if (command === "licenses") return licensesCommand(rest, io);
-  throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, list, audit, licenses or help`);
+  if (command === "perf") return perfCommand(rest, io);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, list, audit, licenses, perf or help`);
 }
 
 function renderStageList(): string {

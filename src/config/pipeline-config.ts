@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
+import { type PerfPolicy, perfPolicyFrom, perfPolicySchema } from "../perf/perf-policy.js";
 import { type AuditPolicy, auditPolicyFrom, auditPolicySchema } from "../supply-chain/audit.js";
 import { type LicensePolicy, licensePolicyFrom, licensePolicySchema } from "../supply-chain/license-policy.js";
 import { type ReleasePolicy, releasePolicyFrom, releasePolicySchema } from "../supply-chain/release-tag.js";
@@ -36,6 +37,7 @@ export interface Policies {
   readonly audit: AuditPolicy;
   readonly licenses: LicensePolicy;
   readonly secrets: SecretPolicy;
+  readonly perf: PerfPolicy;
   readonly release: ReleasePolicy;
 }
 
@@ -78,6 +80,7 @@ function configSchema(stepIds: readonly string[]) {
     audit: auditPolicySchema.optional(),
     licenses: licensePolicySchema.optional(),
     secrets: secretPolicySchema.optional(),
+    perf: perfPolicySchema.optional(),
     release: releasePolicySchema.optional(),
   });
 }
@@ -132,6 +135,7 @@ function defaults(stepIds: readonly string[], file: string | undefined, raw: Par
       audit: auditPolicyFrom(raw.audit),
       licenses: licensePolicyFrom(raw.licenses),
       secrets: secretPolicyFrom(raw.secrets),
+      perf: perfPolicyFrom(raw.perf),
       release: releasePolicyFrom(raw.release),
     },
   };

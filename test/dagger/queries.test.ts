@@ -195,7 +195,7 @@ describe("Dagger functions send the queries they should (real SDK, recorded on 1
       files: { "Cargo.toml": MANIFEST, "shriven-pipeline.toml": "[steps.tests]\nenabled = false\n" },
     });
     await expect(inSession(() => new ShrivenPipeline().dev(source()))).rejects.toThrow(
-      "shriven-pipeline.toml: steps.tests: unknown key; expected one of: fmt, check, audit, licenses, secrets, test, clippy",
+      "shriven-pipeline.toml: steps.tests: unknown key; expected one of: fmt, check, audit, licenses, secrets, test, clippy, perf-check",
     );
     expect(engine.queries.flatMap(execArgvs)).toEqual([]);
   });

@@ -85,7 +85,7 @@ const BAD: Record<string, BadInput> = {
   },
   "an unknown step in the pipeline config": {
     files: { "shriven-pipeline.toml": "[steps.lint]\nenabled = false\n" },
-    expected: ["steps.lint: unknown key; expected one of: fmt, check, audit, licenses, secrets, test, clippy"],
+    expected: ["steps.lint: unknown key; expected one of: fmt, check, audit, licenses, secrets, test, clippy, perf-check"],
   },
   "invalid TOML in the pipeline config": {
     files: { "shriven-pipeline.toml": "jobs = 2\n[steps.test\n" },
@@ -114,7 +114,7 @@ describe("usage errors", () => {
   const source = () => tempFiles({ "Cargo.toml": "[workspace]\n" });
   it.each([
     ["no command", [], "Usage: shriven-pipeline"],
-    ["an unknown command", ["deploy"], 'unknown command "deploy"; expected run, list, audit, licenses or help'],
+    ["an unknown command", ["deploy"], 'unknown command "deploy"; expected run, list, audit, licenses, perf or help'],
     ["run without a stage", ["run"], "run needs a stage: dev, staging or production"],
     ["an unknown stage", ["run", "qa"], 'unknown stage "qa"; expected one of: dev'],
     ["a stage not available yet", ["run", "production"], "the production stage is not available in this version yet"],
@@ -125,7 +125,7 @@ describe("usage errors", () => {
     [
       "--only with an unknown step",
       ["run", "dev", "--only", "fmt,lint"],
-      '--only: unknown step "lint" in the dev stage; expected: fmt, check, audit, licenses, secrets, test, clippy',
+      '--only: unknown step "lint" in the dev stage; expected: fmt, check, audit, licenses, secrets, test, clippy, perf-check',
     ],
     ["--only with an empty entry", ["run", "dev", "--only", "fmt,,test"], "--only: expected step ids separated by commas"],
     ["list with arguments", ["list", "dev"], 'list takes no arguments, got "dev"'],
@@ -159,7 +159,7 @@ describe("help, version and list", () => {
     expect(run.code).toBe(0);
     const lines = run.stdout.split("\n");
     const ids = lines.filter((l) => l.startsWith("  ")).map((l) => l.trim().split(/\s+/)[0]);
-    expect(ids).toEqual(["fmt", "check", "audit", "licenses", "secrets", "test", "clippy"]);
+    expect(ids).toEqual(["fmt", "check", "audit", "licenses", "secrets", "test", "clippy", "perf-check"]);
     expect(run.stdout).toContain("dev (development environment)");
     expect(run.stdout).toContain("staging: not available in this version yet");
     expect(run.stdout).toMatch(/fmt +Formatting: .*\[group 1, runs alongside 4 others\]/);

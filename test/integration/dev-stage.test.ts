@@ -35,6 +35,7 @@ describe("dev stage on the example workspace", () => {
       secrets: "passed",
       test: "passed",
       clippy: "passed",
+      "perf-check": "passed",
     });
     const tests = report.steps.find((s) => s.id === "test");
     expect(tests?.summary).toMatch(/^(\d+)\/\1 passed$/);

@@ -11,6 +11,8 @@ Usage: shriven-quant <COMMAND>
 
 Commands:
   demo [--events N] [--seed S]   Run a deterministic simulated trading session
+  hotpath [--iterations N]       Run N market events through the order-handling
+                                 and risk-check hot path; print a checksum
   help                           Print this help
   version                        Print the version (also -V, --version)
 
@@ -28,6 +30,23 @@ pub enum Command {
     Help,
     /// Run the demo session.
     Demo(DemoOptions),
+    /// Run the hot path in a loop.
+    Hotpath(HotpathOptions),
+}
+
+/// Parameters of the `hotpath` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HotpathOptions {
+    /// Market events to run through the hot path (at least 1).
+    pub iterations: u64,
+}
+
+impl Default for HotpathOptions {
+    fn default() -> Self {
+        Self {
+            iterations: 100_000,
+        }
+    }
 }
 
 /// A command-line usage error.
@@ -81,6 +100,7 @@ where
         "-V" | "--version" | "version" => Ok(Command::Version),
         "-h" | "--help" | "help" => Ok(Command::Help),
         "demo" => parse_demo(args).map(Command::Demo),
+        "hotpath" => parse_hotpath(args).map(Command::Hotpath),
         _ => Err(CliError::UnknownCommand(command)),
     }
 }
@@ -97,6 +117,23 @@ fn parse_demo(mut args: impl Iterator<Item = String>) -> Result<DemoOptions, Cli
     if options.events == 0 {
         return Err(CliError::InvalidValue {
             option: "--events",
+            value: "0".to_owned(),
+        });
+    }
+    Ok(options)
+}
+
+fn parse_hotpath(mut args: impl Iterator<Item = String>) -> Result<HotpathOptions, CliError> {
+    let mut options = HotpathOptions::default();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--iterations" => options.iterations = parse_value("--iterations", args.next())?,
+            _ => return Err(CliError::UnknownOption(arg)),
+        }
+    }
+    if options.iterations == 0 {
+        return Err(CliError::InvalidValue {
+            option: "--iterations",
             value: "0".to_owned(),
         });
     }
@@ -167,6 +204,40 @@ mod tests {
         assert_eq!(
             parse(&["demo", "--fast"]),
             Err(CliError::UnknownOption("--fast".to_owned()))
+        );
+    }
+
+    #[test]
+    fn hotpath_options() {
+        assert_eq!(
+            parse(&["hotpath"]),
+            Ok(Command::Hotpath(HotpathOptions::default()))
+        );
+        assert_eq!(
+            parse(&["hotpath", "--iterations", "20000"]),
+            Ok(Command::Hotpath(HotpathOptions { iterations: 20_000 }))
+        );
+        assert!(USAGE.contains("hotpath [--iterations N]"));
+    }
+
+    #[test]
+    fn hotpath_option_errors() {
+        assert_eq!(
+            parse(&["hotpath", "--iterations"]),
+            Err(CliError::MissingValue("--iterations"))
+        );
+        for bad in ["many", "-5", "1.5", "0"] {
+            assert_eq!(
+                parse(&["hotpath", "--iterations", bad]),
+                Err(CliError::InvalidValue {
+                    option: "--iterations",
+                    value: bad.to_owned()
+                })
+            );
+        }
+        assert_eq!(
+            parse(&["hotpath", "--events", "5"]),
+            Err(CliError::UnknownOption("--events".to_owned()))
         );
     }
 }

@@ -5,11 +5,13 @@
 //! errors). New modes (e.g. paper trading) add a `Command` variant and a
 //! `run_*` function.
 
+mod hotpath;
+
 use std::error::Error;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use engine::cli::{self, Command, USAGE};
+use engine::cli::{self, Command, HotpathOptions, USAGE};
 use engine::demo::{self, DemoOptions};
 use engine::risk::RiskLimits;
 
@@ -41,6 +43,7 @@ fn run(command: Command) -> Result<(), Box<dyn Error>> {
             Ok(())
         }
         Command::Demo(options) => run_demo(&options),
+        Command::Hotpath(options) => run_hotpath(&options),
     }
 }
 
@@ -55,5 +58,11 @@ fn run_demo(options: &DemoOptions) -> Result<(), Box<dyn Error>> {
         "  elapsed           {:.3} ms ({per_event_ns} ns/event)",
         elapsed.as_secs_f64() * 1e3
     );
+    Ok(())
+}
+
+fn run_hotpath(options: &HotpathOptions) -> Result<(), Box<dyn Error>> {
+    let summary = hotpath::run_hotpath(options)?;
+    println!("{summary}");
     Ok(())
 }

@@ -1,0 +1,77 @@
+/**
+ * The `[perf]` table of shriven-pipeline.toml: what to measure, where
+ * baselines live, and the thresholds of each stage.
+ */
+import { z } from "zod";
+import { closedObject } from "../config/zod-issues.js";
+
+const argv = z
+  .array(z.string({ error: "expected a string" }).min(1, { error: "expected a non-empty string" }), {
+    error: "expected an array of strings",
+  })
+  .min(1, { error: "expected a command" });
+const percent = z
+  .number({ error: "expected a percentage" })
+  .positive({ error: "expected a percentage above 0" })
+  .max(1000, { error: "expected at most 1000" });
+
+/** Schema of `[perf]`. */
+export const perfPolicySchema = closedObject({
+  bench_command: argv.optional(),
+  repeats: z
+    .int({ error: "expected a whole number" })
+    .min(2, { error: "expected at least 2 (an interval needs two samples)" })
+    .max(100, { error: "expected at most 100" })
+    .optional(),
+  instructions_command: argv.optional(),
+  build_command: argv.optional(),
+  gate: z.enum(["instructions", "wall-time"], { error: "expected instructions or wall-time" }).optional(),
+  baseline_dir: z.string({ error: "expected a path" }).min(1).optional(),
+  baseline: z
+    .string({ error: "expected a name" })
+    .regex(/^[A-Za-z0-9._-]+$/, { error: "expected a name of letters, digits, . _ -" })
+    .optional(),
+  thresholds: closedObject({ dev: percent.optional(), staging: percent.optional(), production: percent.optional() }).optional(),
+  latency_limits_ns: z
+    .record(z.string(), z.number({ error: "expected nanoseconds" }).positive({ error: "expected nanoseconds above 0" }), {
+      error: "expected a table of benchmark = nanoseconds",
+    })
+    .optional(),
+});
+
+/** Performance settings, defaults applied. */
+export interface PerfPolicy {
+  /** Runs the benchmarks; it must write Bencher Metric Format JSON to `$SHRIVEN_BENCH_JSON`. */
+  readonly benchCommand: readonly string[];
+  /** Runs of the benchmarks per measurement; each run's mean is one sample. */
+  readonly repeats: number;
+  /** Run under callgrind for instruction counts; none = wall time only. */
+  readonly instructionsCommand: readonly string[] | undefined;
+  /** Builds what `instructionsCommand` runs. */
+  readonly buildCommand: readonly string[];
+  /** Which measure decides the gate; the other one informs. */
+  readonly gate: "instructions" | "wall-time";
+  /** Folder of the baselines, relative to the workspace. */
+  readonly baselineDir: string;
+  /** Baseline compared against. */
+  readonly baseline: string;
+  /** Regression thresholds in percent: dev warns, staging and production fail. */
+  readonly thresholds: { readonly dev: number; readonly staging: number; readonly production: number };
+  /** p99 limits by benchmark id, in ns (order latency < 100 µs, risk check < 50 µs). */
+  readonly latencyLimitsNs: Readonly<Record<string, number>>;
+}
+
+/** Applies the defaults of the pipeline document to `[perf]`. */
+export function perfPolicyFrom(raw: z.output<typeof perfPolicySchema> | undefined): PerfPolicy {
+  return {
+    benchCommand: raw?.bench_command ?? ["cargo", "bench", "--package", "engine"],
+    repeats: raw?.repeats ?? 5,
+    instructionsCommand: raw?.instructions_command,
+    buildCommand: raw?.build_command ?? ["cargo", "build", "--release", "--package", "engine"],
+    gate: raw?.gate ?? (raw?.instructions_command === undefined ? "wall-time" : "instructions"),
+    baselineDir: raw?.baseline_dir ?? ".shriven-pipeline/baselines",
+    baseline: raw?.baseline ?? "main",
+    thresholds: { dev: raw?.thresholds?.dev ?? 5, staging: raw?.thresholds?.staging ?? 10, production: raw?.thresholds?.production ?? 5 },
+    latencyLimitsNs: raw?.latency_limits_ns ?? { order_handling: 100_000, risk_check: 50_000 },
+  };
+}

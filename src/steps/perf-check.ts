@@ -1,0 +1,75 @@
+import { posix } from "node:path";
+import { ConfigError } from "../core/errors.js";
+import type { Step, StepContext, StepOutcome } from "../core/step.js";
+import { type PerfMeasurement, parseBaseline } from "../perf/baseline.js";
+import { comparePerf, describeMeasure } from "../perf/compare.js";
+import { MeasurementError, measure } from "../perf/measure.js";
+import { formatChange } from "../perf/regression.js";
+
+function measuredLines(m: PerfMeasurement): string[] {
+  const lines = Object.entries(m.benchmarks).map(([id, b]) => {
+    const mean = b.samples.reduce((a, c) => a + c, 0) / b.samples.length;
+    return `${id}: mean ${mean.toFixed(1)} ns over ${b.samples.length} runs${b.p99 === undefined ? "" : `, p99 ${Math.round(b.p99)} ns`}`;
+  });
+  return m.instructions === undefined ? lines : [...lines, `instructions: ${m.instructions} Ir`];
+}
+
+/**
+ * Benchmarks (and instruction counts) against the baseline. In the dev stage
+ * every finding is a warning: a regression past the dev threshold, a latency
+ * limit exceeded, a benchmark that does not run.
+ */
+export const perfCheckStep: Step = {
+  id: "perf-check",
+  title: "Performance",
+  description: "benchmarks and instruction counts against the baseline (warnings only)",
+  defaultTimeoutSeconds: 900,
+  async run(context: StepContext): Promise<StepOutcome> {
+    const policy = context.policies.perf;
+    let current: PerfMeasurement;
+    try {
+      current = await measure(context, policy);
+    } catch (error) {
+      if (error instanceof MeasurementError || error instanceof ConfigError)
+        return { status: "warned", summary: `not measured: ${error.message}` };
+      throw error;
+    }
+    const file = posix.join(policy.baselineDir, `${policy.baseline}.json`);
+    const stored = await context.exec({ argv: ["cat", file] });
+    if (stored.exitCode !== 0) {
+      return {
+        status: "passed",
+        summary: `No baseline "${policy.baseline}" yet (save one: shriven-pipeline perf --save-baseline ${policy.baseline} --reason "…")`,
+        details: measuredLines(current),
+        data: { measurement: current },
+      };
+    }
+    let baseline: PerfMeasurement;
+    try {
+      baseline = parseBaseline(stored.stdout, file);
+    } catch (error) {
+      if (error instanceof ConfigError)
+        return { status: "warned", summary: `baseline unreadable: ${error.message}`, details: measuredLines(current) };
+      throw error;
+    }
+    const comparison = comparePerf(baseline, current, {
+      thresholdPercent: policy.thresholds.dev,
+      gate: policy.gate,
+      latencyLimitsNs: policy.latencyLimitsNs,
+    });
+    const details = [...comparison.measures.map(describeMeasure), ...comparison.latencyBreaches, ...comparison.unmatched];
+    const degraded = comparison.measures.filter((m) => m.gates && m.verdict === "regressed");
+    const data = { measurement: current, baseline: policy.baseline, comparison };
+    if (degraded.length > 0 || comparison.latencyBreaches.length > 0) {
+      const what = [...degraded.map((m) => `${m.id} degraded ${formatChange(m.change)}`), ...comparison.latencyBreaches];
+      return { status: "warned", summary: what.join("; "), details, data };
+    }
+    const gating = comparison.measures.filter((m) => m.gates);
+    return {
+      status: "passed",
+      summary: `No regressions against "${policy.baseline}" (${gating.map((m) => `${m.id} ${formatChange(m.change)}`).join(", ")})`,
+      details,
+      data,
+    };
+  },
+};
