@@ -6,6 +6,9 @@ import { comparePerf, describeMeasure } from "../perf/compare.js";
 import { MeasurementError, measure } from "../perf/measure.js";
 import { formatChange } from "../perf/regression.js";
 
+/** The stage a performance step gates: its threshold, and whether findings fail or warn. */
+export type PerfStage = "dev" | "staging" | "production";
+
 function measuredLines(m: PerfMeasurement): string[] {
   const lines = Object.entries(m.benchmarks).map(([id, b]) => {
     const mean = b.samples.reduce((a, c) => a + c, 0) / b.samples.length;
@@ -14,62 +17,65 @@ function measuredLines(m: PerfMeasurement): string[] {
   return m.instructions === undefined ? lines : [...lines, `instructions: ${m.instructions} Ir`];
 }
 
+async function runPerf(context: StepContext, stage: PerfStage): Promise<StepOutcome> {
+  const policy = context.policies.perf;
+  const finding = stage === "dev" ? "warned" : "failed";
+  let current: PerfMeasurement;
+  try {
+    current = await measure(context, policy);
+  } catch (error) {
+    if (error instanceof MeasurementError || error instanceof ConfigError)
+      return { status: finding, summary: `not measured: ${error.message}` };
+    throw error;
+  }
+  const file = posix.join(policy.baselineDir, `${policy.baseline}.json`);
+  const stored = await context.exec({ argv: ["cat", file] });
+  if (stored.exitCode !== 0) {
+    return {
+      status: stage === "dev" ? "passed" : "failed",
+      summary: `No baseline "${policy.baseline}" yet (save one: shriven-pipeline perf --save-baseline ${policy.baseline} --reason "…")`,
+      details: measuredLines(current),
+      data: { measurement: current },
+    };
+  }
+  let baseline: PerfMeasurement;
+  try {
+    baseline = parseBaseline(stored.stdout, file);
+  } catch (error) {
+    if (error instanceof ConfigError)
+      return { status: finding, summary: `baseline unreadable: ${error.message}`, details: measuredLines(current) };
+    throw error;
+  }
+  const comparison = comparePerf(baseline, current, {
+    thresholdPercent: policy.thresholds[stage],
+    gate: policy.gate,
+    latencyLimitsNs: stage === "dev" ? {} : policy.latencyLimitsNs,
+  });
+  const details = [...comparison.measures.map(describeMeasure), ...comparison.latencyBreaches, ...comparison.unmatched];
+  const degraded = comparison.measures.filter((m) => m.gates && m.verdict === "regressed");
+  const data = { measurement: current, baseline: policy.baseline, comparison };
+  if (degraded.length > 0 || comparison.latencyBreaches.length > 0) {
+    const what = [...degraded.map((m) => `${m.id} degraded ${formatChange(m.change)}`), ...comparison.latencyBreaches];
+    return { status: finding, summary: what.join("; "), details, data };
+  }
+  const gating = comparison.measures.filter((m) => m.gates);
+  const changes = gating.map((m) => `${m.id} ${formatChange(m.change)}`).join(", ");
+  return { status: "passed", summary: `No regressions against "${policy.baseline}" (${changes})`, details, data };
+}
+
 /**
- * Benchmarks (and instruction counts) against the baseline. In the dev stage
- * every finding is a warning: a regression past the dev threshold, a latency
- * limit exceeded, a benchmark that does not run.
+ * Benchmarks (and instruction counts) against the baseline. In dev every
+ * finding is a warning; in staging and production a regression past the
+ * stage's threshold, a p99 over its limit, a benchmark that does not run or a
+ * missing baseline fails the step.
  */
-export const perfCheckStep: Step = {
+export function perfStep(stage: PerfStage, identity: { id: string; title: string; description: string }): Step {
+  return { ...identity, defaultTimeoutSeconds: 900, run: (context) => runPerf(context, stage) };
+}
+
+/** The dev stage's performance check: warnings only. */
+export const perfCheckStep = perfStep("dev", {
   id: "perf-check",
   title: "Performance",
   description: "benchmarks and instruction counts against the baseline (warnings only)",
-  defaultTimeoutSeconds: 900,
-  async run(context: StepContext): Promise<StepOutcome> {
-    const policy = context.policies.perf;
-    let current: PerfMeasurement;
-    try {
-      current = await measure(context, policy);
-    } catch (error) {
-      if (error instanceof MeasurementError || error instanceof ConfigError)
-        return { status: "warned", summary: `not measured: ${error.message}` };
-      throw error;
-    }
-    const file = posix.join(policy.baselineDir, `${policy.baseline}.json`);
-    const stored = await context.exec({ argv: ["cat", file] });
-    if (stored.exitCode !== 0) {
-      return {
-        status: "passed",
-        summary: `No baseline "${policy.baseline}" yet (save one: shriven-pipeline perf --save-baseline ${policy.baseline} --reason "…")`,
-        details: measuredLines(current),
-        data: { measurement: current },
-      };
-    }
-    let baseline: PerfMeasurement;
-    try {
-      baseline = parseBaseline(stored.stdout, file);
-    } catch (error) {
-      if (error instanceof ConfigError)
-        return { status: "warned", summary: `baseline unreadable: ${error.message}`, details: measuredLines(current) };
-      throw error;
-    }
-    const comparison = comparePerf(baseline, current, {
-      thresholdPercent: policy.thresholds.dev,
-      gate: policy.gate,
-      latencyLimitsNs: policy.latencyLimitsNs,
-    });
-    const details = [...comparison.measures.map(describeMeasure), ...comparison.latencyBreaches, ...comparison.unmatched];
-    const degraded = comparison.measures.filter((m) => m.gates && m.verdict === "regressed");
-    const data = { measurement: current, baseline: policy.baseline, comparison };
-    if (degraded.length > 0 || comparison.latencyBreaches.length > 0) {
-      const what = [...degraded.map((m) => `${m.id} degraded ${formatChange(m.change)}`), ...comparison.latencyBreaches];
-      return { status: "warned", summary: what.join("; "), details, data };
-    }
-    const gating = comparison.measures.filter((m) => m.gates);
-    return {
-      status: "passed",
-      summary: `No regressions against "${policy.baseline}" (${gating.map((m) => `${m.id} ${formatChange(m.change)}`).join(", ")})`,
-      details,
-      data,
-    };
-  },
-};
+});

@@ -7,6 +7,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Step } from "../../src/core/step.js";
+import { HostRunner } from "../../src/runners/host-runner.js";
+import { runStage } from "../../src/stages/stage.js";
+import { perfCheckStep, perfStep } from "../../src/steps/perf-check.js";
 import { runCli } from "../helpers/cli.js";
 import { copyExample } from "../helpers/example.js";
 
@@ -92,6 +96,34 @@ describe("performance check on the example (real cargo bench and callgrind)", ()
     expect(two.changePercent).toBeGreaterThan(1);
     expect(two.changePercent).toBeLessThan(3);
     expect(two.stdout).toMatch(/^✅ Performance: No regressions/);
+  }, 600_000);
+
+  it("staging and production fail where dev warns: a regression past their threshold, a p99 over its limit, no baseline", async () => {
+    const slow = copyWithSlowdown(150, baselines);
+    writeFileSync(join(slow, "shriven-pipeline.toml"), `${CONFIG}latency_limits_ns = { tick_to_trade = 1 }\n`);
+    const { loadPipelineConfig } = await import("../../src/config/pipeline-config.js");
+    const { allStepIds } = await import("../../src/stages/registry.js");
+    const config = loadPipelineConfig({ workspace: slow, stepIds: allStepIds() });
+    const run = async (step: Step, workspace: string) =>
+      (
+        await runStage({
+          stage: { name: "dev", environment: "development", description: "perf", groups: [[step]] },
+          runner: new HostRunner({ workspace }),
+          workspaceDir: workspace,
+          jobs: 1,
+          policies: config.policies,
+        })
+      ).steps[0];
+    const staging = perfStep("staging", { id: "benchmarks", title: "Benchmarks", description: "staging gate" });
+    const failed = await run(staging, slow);
+    expect(failed?.status).toBe("failed");
+    expect(failed?.summary).toMatch(/^instructions degraded \+\d+\.\d%; tick_to_trade p99 \d+ ns > 1 ns$/);
+    expect((await run(perfCheckStep, slow))?.status).toBe("warned");
+    const noBaseline = copyWithSlowdown(0);
+    expect(
+      (await run(perfStep("production", { id: "perf-validation", title: "Performance", description: "production gate" }), noBaseline))
+        ?.status,
+    ).toBe("failed");
   }, 600_000);
 
   it("refuses to save a baseline without a reason", async () => {

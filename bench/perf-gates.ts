@@ -1,0 +1,117 @@
+/**
+ * How often the performance gates cry wolf and how often they catch a real
+ * regression, on the example engine on this machine, for both measures:
+ * - wall time: separate `cargo bench` runs of the same build split at random
+ *   into 5-against-5 comparisons (A/A), and against a build made ~10 % slower
+ *   per event (tick_to_trade), each decided by the bootstrap interval at 5 %;
+ * - instructions: repeated callgrind counts of `shriven-quant hotpath`, same
+ *   build (A/A) and the slower build.
+ *
+ * Usage: npx tsx bench/perf-gates.ts [--runs N] [--trials N]
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { readBencherJson } from "../src/perf/bench-results.js";
+import { readCallgrindInstructions } from "../src/perf/callgrind.js";
+import { bootstrapChange, decideChange, instructionChange } from "../src/perf/regression.js";
+import { copyExample } from "../test/helpers/example.js";
+
+const { values } = parseArgs({ options: { runs: { type: "string", default: "30" }, trials: { type: "string", default: "200" } } });
+const runs = Number(values.runs);
+const trials = Number(values.trials);
+const HOOK = "        self.stats.events += 1;\n";
+const scratch = mkdtempSync(join(tmpdir(), "shriven-perf-bench-"));
+
+function copyWithSpin(extra: number): string {
+  const copy = copyExample(mkdtempSync(join(scratch, "c-")));
+  const lib = join(copy, "crates/engine/src/lib.rs");
+  if (extra > 0)
+    writeFileSync(
+      lib,
+      readFileSync(lib, "utf8").replace(
+        HOOK,
+        `${HOOK}        for i in 0..std::hint::black_box(${extra}u32) {\n            std::hint::black_box(i);\n        }\n`,
+      ),
+    );
+  execFileSync("cargo", ["build", "--release", "--offline", "-p", "engine"], { cwd: copy, stdio: "ignore" });
+  return copy;
+}
+
+function wallRuns(copy: string, n: number): number[] {
+  const out = join(copy, "bmf.json");
+  return Array.from({ length: n }, () => {
+    execFileSync("cargo", ["bench", "--offline", "-p", "engine"], {
+      cwd: copy,
+      stdio: "ignore",
+      env: { ...process.env, SHRIVEN_BENCH_JSON: out, SHRIVEN_BENCH_ITERS: "200000" },
+    });
+    return readBencherJson(readFileSync(out, "utf8"), out).find((m) => m.id === "tick_to_trade")?.pointEstimate as number;
+  });
+}
+
+function instructions(copy: string): number {
+  const out = join(copy, "cg.out");
+  execFileSync(
+    "valgrind",
+    ["--tool=callgrind", "--quiet", `--callgrind-out-file=${out}`, "target/release/shriven-quant", "hotpath", "--iterations", "20000"],
+    { cwd: copy, stdio: "ignore" },
+  );
+  return readCallgrindInstructions(readFileSync(out, "utf8"), out);
+}
+
+function pick(values: readonly number[], k: number, seed: number): number[] {
+  const out = [...values];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j] as number, out[i] as number];
+  }
+  return out.slice(0, k);
+}
+
+const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+const rate = (n: number) => `${((100 * n) / trials).toFixed(1)} %`;
+
+try {
+  const base = copyWithSpin(0);
+  const baseIr = instructions(base);
+  const probe = copyWithSpin(200);
+  const perSpinIr = (instructions(probe) - baseIr) / 200;
+  const spins = Math.round((0.1 * baseIr) / perSpinIr);
+  const slow = copyWithSpin(spins);
+
+  const irA = Array.from({ length: 10 }, () => instructions(base));
+  const irB = Array.from({ length: 10 }, () => instructions(slow));
+  let irFalse = 0;
+  let irCaught = 0;
+  for (let t = 0; t < trials; t++) {
+    if (decideChange(instructionChange(irA[t % 10] as number, irA[(t + 1) % 10] as number), 5) === "regressed") irFalse++;
+    if (decideChange(instructionChange(irA[t % 10] as number, irB[t % 10] as number), 5) === "regressed") irCaught++;
+  }
+
+  const wallA = wallRuns(base, runs);
+  const wallB = wallRuns(slow, runs);
+  let wallFalse = 0;
+  let wallCaught = 0;
+  for (let t = 0; t < trials; t++) {
+    const a = pick(wallA, 10, 2 * t + 1);
+    if (decideChange(bootstrapChange(a.slice(0, 5), a.slice(5), { seed: t }), 5) === "regressed") wallFalse++;
+    if (decideChange(bootstrapChange(pick(wallA, 5, 4 * t + 3), pick(wallB, 5, 4 * t + 5), { seed: t }), 5) === "regressed") wallCaught++;
+  }
+  console.log(
+    `injected slowdown: ${spins} spins per event = ${((100 * (instructions(slow) - baseIr)) / baseIr).toFixed(1)} % more instructions`,
+  );
+  console.log(
+    `instructions: A/A spread ${(((Math.max(...irA) - Math.min(...irA)) / baseIr) * 100).toFixed(4)} %; false alarms ${rate(irFalse)}, detection ${rate(irCaught)} (${trials} trials)`,
+  );
+  console.log(
+    `wall time (tick_to_trade, ${runs} runs each): base mean ${mean(wallA).toFixed(1)} ns [${Math.min(...wallA).toFixed(1)}–${Math.max(...wallA).toFixed(1)}], slowed ${mean(wallB).toFixed(1)} ns`,
+  );
+  console.log(`wall time: false alarms ${rate(wallFalse)}, detection ${rate(wallCaught)} (${trials} random 5-vs-5 splits)`);
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
