@@ -82,6 +82,6 @@ export function injectDefect(dir: string, defect: Defect): void {
 export function advisoryDbArgs(source: string): string[] {
   const db = resolve(import.meta.dirname, "../../../shared/data/rustsec-advisory-db");
   if (existsSync(join(db, "crates"))) return ["--advisory-db", db];
-  writeFileSync(join(source, "shriven-pipeline.toml"), "[steps.audit]\nenabled = false\n");
+  appendFileSync(join(source, "shriven-pipeline.toml"), "\n[steps.audit]\nenabled = false\n");
   return [];
 }
