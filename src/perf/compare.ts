@@ -28,7 +28,13 @@ export interface PerfComparison {
 export function comparePerf(
   baseline: PerfMeasurement,
   current: PerfMeasurement,
-  options: { thresholdPercent: number; gate: "instructions" | "wall-time"; latencyLimitsNs: Readonly<Record<string, number>> },
+  options: {
+    thresholdPercent: number;
+    gate: "instructions" | "wall-time";
+    latencyLimitsNs: Readonly<Record<string, number>>;
+    /** Compare the fastest runs (default) or the means. */
+    statistic?: "min" | "mean";
+  },
 ): PerfComparison {
   const measures: ComparedMeasure[] = [];
   const unmatched: string[] = [];
@@ -38,7 +44,7 @@ export function comparePerf(
       unmatched.push(`${id}: new, no baseline`);
       continue;
     }
-    const change = bootstrapChange(before.samples, now.samples);
+    const change = bootstrapChange(before.samples, now.samples, { statistic: options.statistic ?? "min" });
     measures.push({ id, change, verdict: decideChange(change, options.thresholdPercent), gates: options.gate === "wall-time" });
   }
   for (const id of Object.keys(baseline.benchmarks))

@@ -26,6 +26,7 @@ export const perfPolicySchema = closedObject({
   instructions_command: argv.optional(),
   build_command: argv.optional(),
   gate: z.enum(["instructions", "wall-time"], { error: "expected instructions or wall-time" }).optional(),
+  wall_time_statistic: z.enum(["min", "mean"], { error: "expected min or mean" }).optional(),
   baseline_dir: z.string({ error: "expected a path" }).min(1).optional(),
   baseline: z
     .string({ error: "expected a name" })
@@ -51,6 +52,8 @@ export interface PerfPolicy {
   readonly buildCommand: readonly string[];
   /** Which measure decides the gate; the other one informs. */
   readonly gate: "instructions" | "wall-time";
+  /** Wall time compares the fastest run (default: robust to whole runs slowed by other work) or the mean. */
+  readonly wallTimeStatistic: "min" | "mean";
   /** Folder of the baselines, relative to the workspace. */
   readonly baselineDir: string;
   /** Baseline compared against. */
@@ -69,6 +72,7 @@ export function perfPolicyFrom(raw: z.output<typeof perfPolicySchema> | undefine
     instructionsCommand: raw?.instructions_command,
     buildCommand: raw?.build_command ?? ["cargo", "build", "--release", "--package", "engine"],
     gate: raw?.gate ?? (raw?.instructions_command === undefined ? "wall-time" : "instructions"),
+    wallTimeStatistic: raw?.wall_time_statistic ?? "min",
     baselineDir: raw?.baseline_dir ?? ".shriven-pipeline/baselines",
     baseline: raw?.baseline ?? "main",
     thresholds: { dev: raw?.thresholds?.dev ?? 5, staging: raw?.thresholds?.staging ?? 10, production: raw?.thresholds?.production ?? 5 },

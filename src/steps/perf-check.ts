@@ -50,6 +50,7 @@ async function runPerf(context: StepContext, stage: PerfStage): Promise<StepOutc
     thresholdPercent: policy.thresholds[stage],
     gate: policy.gate,
     latencyLimitsNs: stage === "dev" ? {} : policy.latencyLimitsNs,
+    statistic: policy.wallTimeStatistic,
   });
   const details = [...comparison.measures.map(describeMeasure), ...comparison.latencyBreaches, ...comparison.unmatched];
   const degraded = comparison.measures.filter((m) => m.gates && m.verdict === "regressed");

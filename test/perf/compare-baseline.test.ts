@@ -14,7 +14,12 @@ const base = {
   },
   instructions: 1_000_000,
 };
-const options = { thresholdPercent: 5, gate: "instructions" as const, latencyLimitsNs: { order_handling: 100_000, risk_check: 50_000 } };
+const options = {
+  thresholdPercent: 5,
+  gate: "instructions" as const,
+  latencyLimitsNs: { order_handling: 100_000, risk_check: 50_000 },
+  statistic: "mean" as const,
+};
 
 describe("comparing with a baseline", () => {
   it("finds nothing when nothing changed, and the instruction count gates by default", () => {
@@ -124,6 +129,7 @@ describe("[perf] policy", () => {
   it.each([
     [{ repeats: 1 }, "expected at least 2"],
     [{ gate: "speed" }, "expected instructions or wall-time"],
+    [{ wall_time_statistic: "median" }, "expected min or mean"],
     [{ thresholds: { dev: -1 } }, "expected a percentage above 0"],
     [{ bench_command: [] }, "expected a command"],
     [{ baseline: "../x" }, "expected a name of letters"],

@@ -47,6 +47,14 @@ describe("bootstrap change of the mean", () => {
     expect(small.filter((v) => v === "regressed")).toEqual([]);
   });
 
+  it("compares the fastest runs when asked: whole runs slowed by other work do not move it", () => {
+    const base = [100, 101, 140, 100.5, 141];
+    const now = [100.2, 139, 142, 100.4, 138];
+    expect(bootstrapChange(base, now, { statistic: "min" }).changePercent).toBeCloseTo(0.2, 5);
+    expect(decideChange(bootstrapChange(base, now, { statistic: "min" }), 5)).toBe("unchanged");
+    expect(decideChange(bootstrapChange(base, [110, 110.5, 150, 111, 152], { statistic: "min" }), 5)).toBe("regressed");
+  });
+
   it("reports an improvement only when the whole interval is faster", () => {
     expect(decideChange(bootstrapChange(samples(10, 500, 0.02, 7), samples(10, 400, 0.02, 8)), 5)).toBe("improved");
   });
