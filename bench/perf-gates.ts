@@ -2,12 +2,13 @@
  * How often the performance gates cry wolf and how often they catch a real
  * regression, on the example engine on this machine, for both measures:
  * - wall time: separate `cargo bench` runs of the same build split at random
- *   into 5-against-5 comparisons (A/A), and against a build made ~10 % slower
- *   per event (tick_to_trade), each decided by the bootstrap interval at 5 %;
+ *   into N-against-N comparisons (A/A), and against a build made 10 % slower
+ *   per event (tick_to_trade, sized on wall time), each decided by the
+ *   bootstrap interval at 5 %, comparing means and comparing fastest runs;
  * - instructions: repeated callgrind counts of `shriven-quant hotpath`, same
  *   build (A/A) and the slower build.
  *
- * Usage: npx tsx bench/perf-gates.ts [--runs N] [--trials N]
+ * Usage: npx tsx bench/perf-gates.ts [--runs N] [--trials N] [--per-side N]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,9 +20,16 @@ import { readCallgrindInstructions } from "../src/perf/callgrind.js";
 import { bootstrapChange, decideChange, instructionChange } from "../src/perf/regression.js";
 import { copyExample } from "../test/helpers/example.js";
 
-const { values } = parseArgs({ options: { runs: { type: "string", default: "30" }, trials: { type: "string", default: "200" } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "40" },
+    trials: { type: "string", default: "200" },
+    "per-side": { type: "string", default: "10" },
+  },
+});
 const runs = Number(values.runs);
 const trials = Number(values.trials);
+const perSide = Number(values["per-side"]);
 const HOOK = "        self.stats.events += 1;\n";
 const scratch = mkdtempSync(join(tmpdir(), "shriven-perf-bench-"));
 
@@ -94,14 +102,19 @@ try {
   }
 
   const wallA = wallRuns(base, runs);
-  const wallB = wallRuns(slow, runs);
+  // Wall time gets its own injection, sized on wall time: +10 % of the fastest run.
+  const wallProbe = wallRuns(probe, 5);
+  const perSpinNs = (Math.min(...wallProbe) - Math.min(...wallA)) / 200;
+  const wallSpins = Math.max(1, Math.round((0.1 * Math.min(...wallA)) / perSpinNs));
+  const wallB = wallRuns(copyWithSpin(wallSpins), runs);
   const wall = { mean: { false: 0, caught: 0 }, min: { false: 0, caught: 0 } };
   for (const statistic of ["mean", "min"] as const) {
     for (let t = 0; t < trials; t++) {
-      const a = pick(wallA, 10, 2 * t + 1);
-      if (decideChange(bootstrapChange(a.slice(0, 5), a.slice(5), { seed: t, statistic }), 5) === "regressed") wall[statistic].false++;
-      if (decideChange(bootstrapChange(pick(wallA, 5, 4 * t + 3), pick(wallB, 5, 4 * t + 5), { seed: t, statistic }), 5) === "regressed")
-        wall[statistic].caught++;
+      const a = pick(wallA, 2 * perSide, 2 * t + 1);
+      if (decideChange(bootstrapChange(a.slice(0, perSide), a.slice(perSide), { seed: t, statistic }), 5) === "regressed")
+        wall[statistic].false++;
+      const slowed = bootstrapChange(pick(wallA, perSide, 4 * t + 3), pick(wallB, perSide, 4 * t + 5), { seed: t, statistic });
+      if (decideChange(slowed, 5) === "regressed") wall[statistic].caught++;
     }
   }
   console.log(
@@ -111,11 +124,11 @@ try {
     `instructions: A/A spread ${(((Math.max(...irA) - Math.min(...irA)) / baseIr) * 100).toFixed(4)} %; false alarms ${rate(irFalse)}, detection ${rate(irCaught)} (${trials} trials)`,
   );
   console.log(
-    `wall time (tick_to_trade, ${runs} runs each): base mean ${mean(wallA).toFixed(1)} ns [${Math.min(...wallA).toFixed(1)}–${Math.max(...wallA).toFixed(1)}], slowed ${mean(wallB).toFixed(1)} ns`,
+    `wall time (tick_to_trade, ${runs} runs each): base ${Math.min(...wallA).toFixed(1)}–${Math.max(...wallA).toFixed(1)} ns; ${wallSpins} spins per event injected: ${Math.min(...wallB).toFixed(1)}–${Math.max(...wallB).toFixed(1)} ns`,
   );
   for (const statistic of ["mean", "min"] as const) {
     console.log(
-      `wall time, ${statistic} of the runs: false alarms ${rate(wall[statistic].false)}, detection ${rate(wall[statistic].caught)} (${trials} random 5-vs-5 splits)`,
+      `wall time, ${statistic} of the runs: false alarms ${rate(wall[statistic].false)}, detection ${rate(wall[statistic].caught)} (${trials} random ${perSide}-vs-${perSide} splits)`,
     );
   }
 } finally {

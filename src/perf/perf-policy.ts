@@ -68,7 +68,7 @@ export interface PerfPolicy {
 export function perfPolicyFrom(raw: z.output<typeof perfPolicySchema> | undefined): PerfPolicy {
   return {
     benchCommand: raw?.bench_command ?? ["cargo", "bench", "--package", "engine"],
-    repeats: raw?.repeats ?? 5,
+    repeats: raw?.repeats ?? 10,
     instructionsCommand: raw?.instructions_command,
     buildCommand: raw?.build_command ?? ["cargo", "build", "--release", "--package", "engine"],
     gate: raw?.gate ?? (raw?.instructions_command === undefined ? "wall-time" : "instructions"),

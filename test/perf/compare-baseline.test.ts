@@ -118,7 +118,7 @@ describe("[perf] policy", () => {
   it("has the pipeline document's defaults", () => {
     expect(perfPolicyFrom(undefined)).toMatchObject({
       benchCommand: ["cargo", "bench", "--package", "engine"],
-      repeats: 5,
+      repeats: 10,
       gate: "wall-time",
       thresholds: { dev: 5, staging: 10, production: 5 },
       latencyLimitsNs: { order_handling: 100_000, risk_check: 50_000 },

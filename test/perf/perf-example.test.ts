@@ -64,7 +64,7 @@ describe("performance check on the example (real cargo bench and callgrind)", ()
   it("saves a named baseline with an audit record of who, when and why", () => {
     const baseline = JSON.parse(readFileSync(join(baselines, "main.json"), "utf8"));
     expect(Object.keys(baseline.benchmarks).sort()).toEqual(["order_handling", "risk_check", "tick_to_trade"]);
-    expect(baseline.benchmarks.order_handling.samples).toHaveLength(5);
+    expect(baseline.benchmarks.order_handling.samples).toHaveLength(10);
     expect(baseline.instructions).toBeGreaterThan(1_000_000);
     const record = JSON.parse(readFileSync(join(baselines, "audit.jsonl"), "utf8").trim());
     expect(record).toMatchObject({ name: "main", reason: "reference build", instructions: baseline.instructions });
