@@ -81,7 +81,6 @@ function pick(values: readonly number[], k: number, seed: number): number[] {
   return out.slice(0, k);
 }
 
-const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const rate = (n: number) => `${((100 * n) / trials).toFixed(1)} %`;
 
 try {
