@@ -1,21 +1,21 @@
 /**
  * `shriven-pipeline audit` and `shriven-pipeline licenses`: the supply-chain
- * gates on their own, outside a stage, with text or JSON output.
+ * gates on their own, outside a stage, with text or JSON output. Licences run
+ * the licences step itself; the audit also takes a lockfile outside any workspace.
  */
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { execa } from "execa";
-import { loadPipelineConfig, type PipelineConfig } from "../config/pipeline-config.js";
+import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { readTextFile } from "../config/read-text-file.js";
 import { UsageError } from "../core/errors.js";
-import type { StepOutcome } from "../core/step.js";
+import type { StepOutcome, StepResult } from "../core/step.js";
 import { STATUS_ICON } from "../report/report.js";
 import { allStepIds } from "../stages/registry.js";
 import { auditOutcome } from "../steps/audit.js";
-import { licenseOutcome } from "../steps/licenses.js";
+import { licensesStep } from "../steps/licenses.js";
 import { defaultCacheDir, fetchAdvisoryDatabase } from "../supply-chain/advisory-db-fetch.js";
-import { auditPolicyFrom } from "../supply-chain/audit.js";
+import { runHostStep } from "./host-step.js";
 import type { TextOut } from "./progress.js";
 
 /** What a gate command needs from the CLI. */
@@ -38,12 +38,8 @@ function format(value: string | undefined): "text" | "json" {
   throw new UsageError(`--format: expected text or json, got ${JSON.stringify(value)}`);
 }
 
-function workspaceConfig(source: string | undefined): PipelineConfig | undefined {
-  return source === undefined ? undefined : loadPipelineConfig({ workspace: source, stepIds: allStepIds() });
-}
-
 /** Prints an outcome as text (icon, summary, details) or as its JSON data; returns the exit code. */
-function report(io: GateIo, title: string, outcome: StepOutcome, as: "text" | "json"): number {
+function report(io: GateIo, title: string, outcome: StepOutcome | StepResult, as: "text" | "json"): number {
   if (as === "json")
     io.stdout.write(`${JSON.stringify({ status: outcome.status, summary: outcome.summary, ...(outcome.data as object) }, null, 2)}\n`);
   else
@@ -66,8 +62,8 @@ export async function auditCommand(args: readonly string[], io: GateIo): Promise
   const source = values.lockfile === undefined ? resolve(io.cwd, values.source ?? ".") : undefined;
   const lockfile = values.lockfile === undefined ? join(source as string, "Cargo.lock") : resolve(io.cwd, values.lockfile);
   if (!existsSync(lockfile)) throw new UsageError(`${lockfile}: no such lockfile (run cargo generate-lockfile, or pass --lockfile FILE)`);
-  const config = workspaceConfig(source ?? (values.lockfile === undefined ? undefined : dirname(lockfile)));
-  const policy = config?.policies.audit ?? auditPolicyFrom(undefined);
+  // The audit policy (ignores, database) comes from the workspace's config, or the lockfile's folder.
+  const policy = loadPipelineConfig({ workspace: source ?? dirname(lockfile), stepIds: allStepIds() }).policies.audit;
   const dbOption = values.db ?? (policy.db === undefined || source === undefined ? undefined : resolve(source, policy.db));
   const database = await fetchAdvisoryDatabase({
     ...(dbOption === undefined ? {} : { localCopy: resolve(io.cwd, dbOption) }),
@@ -84,28 +80,12 @@ export async function auditCommand(args: readonly string[], io: GateIo): Promise
   return report(io, "Security", outcome, as);
 }
 
-/** `licenses [--source DIR] [--format text|json]` */
+/** `licenses [--source DIR] [--format text|json]`: the licences step on the host toolchain. */
 export async function licensesCommand(args: readonly string[], io: GateIo): Promise<number> {
   const values = parse(args, { source: { type: "string" }, format: { type: "string" } });
   const as = format(values.format);
   const source = resolve(io.cwd, values.source ?? ".");
   if (!existsSync(join(source, "Cargo.toml"))) throw new UsageError(`${source}: no Cargo.toml; pass --source DIR`);
-  const config = workspaceConfig(source) as PipelineConfig;
-  const metadata = await execa("cargo", ["metadata", "--format-version", "1"], {
-    cwd: source,
-    reject: false,
-    env: { CARGO_TERM_COLOR: "never" },
-  });
-  if (metadata.exitCode !== 0) {
-    return report(
-      io,
-      "Licences",
-      {
-        status: "failed",
-        summary: `cargo metadata failed: ${metadata.stderr.split("\n").find((l) => l.startsWith("error")) ?? metadata.stderr}`,
-      },
-      as,
-    );
-  }
-  return report(io, "Licences", licenseOutcome(metadata.stdout, config.policies.licenses), as);
+  const config = loadPipelineConfig({ workspace: source, stepIds: allStepIds() });
+  return report(io, "Licences", await runHostStep(licensesStep, { source, config }), as);
 }

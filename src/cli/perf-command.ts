@@ -3,7 +3,6 @@
  * instruction counts), compare with a baseline, or save a new baseline with
  * an audit record of who saved it, when and why.
  */
-import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
@@ -12,11 +11,10 @@ import { UsageError } from "../core/errors.js";
 import { type PerfMeasurement, saveBaseline } from "../perf/baseline.js";
 import { hostServices } from "../pipeline/host-services.js";
 import { stepLine } from "../report/console.js";
-import { HostRunner } from "../runners/host-runner.js";
 import { allStepIds } from "../stages/registry.js";
-import { runStage } from "../stages/stage.js";
 import { perfCheckStep } from "../steps/perf-check.js";
 import type { GateIo } from "./gate-commands.js";
+import { runHostStep } from "./host-step.js";
 
 async function whoAmI(cwd: string, env: Readonly<Record<string, string | undefined>>): Promise<string> {
   const name = await execa("git", ["config", "user.name"], { cwd, reject: false });
@@ -49,16 +47,11 @@ export async function perfCommand(args: readonly string[], io: GateIo): Promise<
   const source = resolve(io.cwd, values.source ?? ".");
   const config = loadPipelineConfig({ workspace: source, stepIds: allStepIds() });
   const perf = { ...config.policies.perf, ...(values.baseline === undefined ? {} : { baseline: values.baseline }) };
-  const outcome = await runStage({
-    stage: { name: "dev", environment: "development", description: "perf", groups: [[perfCheckStep]] },
-    runner: new HostRunner({ workspace: source }),
-    workspaceDir: source,
-    jobs: availableParallelism(),
-    policies: { ...config.policies, perf },
+  const step = await runHostStep(perfCheckStep, {
+    source,
+    config: { ...config, policies: { ...config.policies, perf } },
     services: hostServices({ workspace: source, audit: config.policies.audit, env: io.env }),
   });
-  const step = outcome.steps[0];
-  if (step === undefined) throw new Error("the perf step did not run");
   io.stdout.write(`${[stepLine(step), ...step.details.map((d) => `    ${d}`)].join("\n")}\n`);
   const measurement = (step.data as { measurement?: PerfMeasurement } | undefined)?.measurement;
   if (values["save-baseline"] !== undefined) {

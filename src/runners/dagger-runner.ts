@@ -58,7 +58,22 @@ export class DaggerRunner implements Runner {
     if (options.signal?.aborted) return cancelledResult(started);
     const executed = this.prepare(command).withExec(containerArgv(command), { expect: ReturnType.Any });
     const finished = this.collect(executed, command, started);
-    const result = options.signal === undefined ? await finished : await Promise.race([finished, abortion(options.signal, started)]);
+    const { signal } = options;
+    if (signal === undefined) return this.logged(await finished, options);
+    // The engine stops the exec when the session ends; the step does not wait for it.
+    let onAbort = (): void => {};
+    const aborted = new Promise<ExecResult>((resolve) => {
+      onAbort = () => resolve(cancelledResult(started));
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return this.logged(await Promise.race([finished, aborted]), options);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private logged(result: ExecResult, options: ExecOptions): ExecResult {
     if (!result.cancelled) options.log?.write(result.output);
     return result;
   }
@@ -144,12 +159,4 @@ function cancelledResult(started: number): ExecResult {
     cancelled: true,
     outputs: {},
   };
-}
-
-/** Resolves as cancelled when `signal` aborts; the engine stops the exec when the session ends. */
-function abortion(signal: AbortSignal, started: number): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve(cancelledResult(started));
-    else signal.addEventListener("abort", () => resolve(cancelledResult(started)), { once: true });
-  });
 }

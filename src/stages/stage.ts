@@ -75,6 +75,9 @@ class StepTimedOut extends Error {
 
 const DEFAULT_SETTINGS: StepSettings = { enabled: true, timeoutSeconds: undefined, extraArgs: [] };
 
+/** Policies when the caller gives none: every documented default. */
+const DEFAULT_POLICIES = defaultPipelineConfig([]).policies;
+
 /** Services when the edge provides none: no advisory database, the real date. */
 const NO_SERVICES: StepServices = {
   advisoryDatabase: () => Promise.reject(new Error("no advisory database was provided to this run")),
@@ -149,7 +152,7 @@ async function runOne(step: Step, options: RunStageOptions, failFast: AbortContr
     profileEnv,
     workspaceDir: options.workspaceDir,
     signal: failFast.signal,
-    policies: options.policies ?? defaultPipelineConfig([]).policies,
+    policies: options.policies ?? DEFAULT_POLICIES,
     services: options.services ?? NO_SERVICES,
     async exec(command: Command): Promise<ExecResult> {
       if (failFast.signal.aborted) throw new StepCancelled();

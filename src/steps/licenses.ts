@@ -8,11 +8,8 @@ import { plural } from "./cargo-messages.js";
 /** Offending crates named in the one-line summary. */
 const NAMED_IN_SUMMARY = 3;
 
-/**
- * Licence verdicts for `cargo metadata` output, as a step outcome: failed when
- * any crate's licence is not allowed. Shared by the step and the CLI.
- */
-export function licenseOutcome(metadataJson: string, policy: LicensePolicy): StepOutcome {
+/** Licence verdicts for `cargo metadata` output, as a step outcome: failed when any crate's licence is not allowed. */
+function licenseOutcome(metadataJson: string, policy: LicensePolicy): StepOutcome {
   let packages: ReturnType<typeof readCargoMetadata>;
   try {
     packages = readCargoMetadata(metadataJson, "cargo metadata");

@@ -29,8 +29,8 @@ const ALL_FILES: Command = {
   ],
 };
 
-/** git grep's exit code outside a repository. */
-const NOT_A_REPOSITORY = 128;
+/** git grep's exit code outside a repository, and the shell's when git is not installed (slim images). */
+const NO_GIT_CHECKOUT = new Set([128, 127]);
 
 /** Committed secrets in the workspace's tracked files: private keys, tokens, webhooks, API keys. */
 export const secretsStep: Step = {
@@ -41,7 +41,7 @@ export const secretsStep: Step = {
   async run(context: StepContext): Promise<StepOutcome> {
     let result = await context.exec(TRACKED);
     let scope = "tracked files";
-    if (result.exitCode === NOT_A_REPOSITORY) {
+    if (result.exitCode !== null && NO_GIT_CHECKOUT.has(result.exitCode)) {
       result = await context.exec(ALL_FILES);
       scope = "all files (not a git checkout)";
     }

@@ -161,6 +161,23 @@ describe("Dagger functions send the queries they should (real SDK, recorded on 1
     expect(await inSession(() => new ShrivenPipeline().secrets(source()))).toMatch(/^✅ Secrets: No secrets in tracked files/);
   });
 
+  it("secrets falls back to plain grep where the image has no git", async () => {
+    engine.reset({
+      entries: ["Cargo.toml"],
+      files: { "Cargo.toml": MANIFEST },
+      exec: (argv) =>
+        argv.includes("git")
+          ? { exitCode: 127, stderr: "sh: git: not found" }
+          : argv.includes("grep")
+            ? { exitCode: 1 }
+            : cleanWorkspace(argv),
+    });
+    expect(await inSession(() => new ShrivenPipeline().secrets(source()))).toMatch(
+      /^✅ Secrets: No secrets in all files \(not a git checkout\)/,
+    );
+    expect(engine.queries.flatMap(execArgvs).some((argv) => argv.includes("grep") && argv.includes("--exclude-dir=target"))).toBe(true);
+  });
+
   it("keys build caches by workspace: another Cargo.toml gets other target volumes", async () => {
     await inSession(() => new ShrivenPipeline().check(source()));
     const first = fieldCalls(engine.allQueries(), "cacheVolume").map((c) => c.key);
