@@ -17,9 +17,15 @@ const closingLine: Reporter = {
   },
 };
 
+/** Wall-time measurements: run last and alone, so other suites' builds do not load the machine while they time. */
+const QUIET = "test/**/*.quiet.test.ts";
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    projects: [
+      { extends: true, test: { name: "suite", include: ["test/**/*.test.ts"], exclude: [QUIET], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: "quiet", include: [QUIET], sequence: { groupOrder: 1 } } },
+    ],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // Integration suites build the example with real cargo; two at once fill two cores.

@@ -1,7 +1,8 @@
 /**
  * How often the performance gates cry wolf and how often they catch a real
  * regression, on the example engine on this machine, for both measures:
- * - wall time: separate `cargo bench` runs of the same build split at random
+ * - wall time: separate `cargo bench` runs of the same build (alternating with
+ *   runs of the slower build, so slow spells of the machine hit both) split at random
  *   into N-against-N comparisons (A/A), and against a build made 10 % slower
  *   per event (tick_to_trade, sized on wall time), each decided by the
  *   bootstrap interval at 5 %, comparing means and comparing fastest runs;
@@ -100,12 +101,23 @@ try {
     if (decideChange(instructionChange(irA[t % 10] as number, irB[t % 10] as number), 5) === "regressed") irCaught++;
   }
 
-  const wallA = wallRuns(base, runs);
-  // Wall time gets its own injection, sized on wall time: +10 % of the fastest run.
-  const wallProbe = wallRuns(probe, 5);
-  const perSpinNs = (Math.min(...wallProbe) - Math.min(...wallA)) / 200;
-  const wallSpins = Math.max(1, Math.round((0.1 * Math.min(...wallA)) / perSpinNs));
-  const wallB = wallRuns(copyWithSpin(wallSpins), runs);
+  // Wall time gets its own injection, sized on wall time: +10 % of the fastest run. The builds are
+  // measured in alternating runs, so a slow spell of the machine hits both alike.
+  const probeA: number[] = [];
+  const wallProbe: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    probeA.push(...wallRuns(base, 1));
+    wallProbe.push(...wallRuns(probe, 1));
+  }
+  const perSpinNs = (Math.min(...wallProbe) - Math.min(...probeA)) / 200;
+  const wallSpins = Math.max(1, Math.round((0.1 * Math.min(...probeA)) / perSpinNs));
+  const slowWall = copyWithSpin(wallSpins);
+  const wallA: number[] = [];
+  const wallB: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    wallA.push(...wallRuns(base, 1));
+    wallB.push(...wallRuns(slowWall, 1));
+  }
   const wall = { mean: { false: 0, caught: 0 }, min: { false: 0, caught: 0 } };
   for (const statistic of ["mean", "min"] as const) {
     for (let t = 0; t < trials; t++) {
@@ -123,7 +135,7 @@ try {
     `instructions: A/A spread ${(((Math.max(...irA) - Math.min(...irA)) / baseIr) * 100).toFixed(4)} %; false alarms ${rate(irFalse)}, detection ${rate(irCaught)} (${trials} trials)`,
   );
   console.log(
-    `wall time (tick_to_trade, ${runs} runs each): base ${Math.min(...wallA).toFixed(1)}–${Math.max(...wallA).toFixed(1)} ns; ${wallSpins} spins per event injected: ${Math.min(...wallB).toFixed(1)}–${Math.max(...wallB).toFixed(1)} ns`,
+    `wall time (tick_to_trade, ${runs} alternating runs each): base ${Math.min(...wallA).toFixed(1)}–${Math.max(...wallA).toFixed(1)} ns; ${wallSpins} spins per event injected: ${Math.min(...wallB).toFixed(1)}–${Math.max(...wallB).toFixed(1)} ns, fastest runs ${((100 * (Math.min(...wallB) - Math.min(...wallA))) / Math.min(...wallA)).toFixed(1)} % apart`,
   );
   for (const statistic of ["mean", "min"] as const) {
     console.log(

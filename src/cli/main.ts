@@ -18,6 +18,7 @@ import { HostRunner } from "../runners/host-runner.js";
 import { allStepIds, STAGE_NAMES, STAGES } from "../stages/registry.js";
 import { AdvisoryDatabaseError } from "../supply-chain/advisory-db.js";
 import { auditCommand, licensesCommand } from "./gate-commands.js";
+import { paperCommand } from "./paper-command.js";
 import { perfCommand } from "./perf-command.js";
 import { LiveProgress, PlainProgress, type ProgressView, type TextOut } from "./progress.js";
 
@@ -42,6 +43,9 @@ Commands:
                    [--source DIR] [--format text|json]
   perf             Measure benchmarks and instruction counts against a baseline, or save one
                    [--source DIR] [--baseline NAME] [--save-baseline NAME --reason TEXT]
+  paper            Paper trading: replay market data through the engine against a simulated exchange
+                   [--source DIR] [--data FILE]... [--env-file FILE]... [--out DIR] [--no-build]
+                   [--format text|json]
   help             Show this help
 
 Options of run:
@@ -104,7 +108,8 @@ async function dispatch(args: readonly string[], io: CliIo): Promise<number> {
   if (command === "audit") return auditCommand(rest, io);
   if (command === "licenses") return licensesCommand(rest, io);
   if (command === "perf") return perfCommand(rest, io);
-  throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, list, audit, licenses, perf or help`);
+  if (command === "paper") return paperCommand(rest, io);
+  throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, list, audit, licenses, perf, paper or help`);
 }
 
 function renderStageList(): string {

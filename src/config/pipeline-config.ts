@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
+import { type PaperPolicy, paperPolicyFrom, paperPolicySchema } from "../paper/paper-policy.js";
 import { type PerfPolicy, perfPolicyFrom, perfPolicySchema } from "../perf/perf-policy.js";
 import { type AuditPolicy, auditPolicyFrom, auditPolicySchema } from "../supply-chain/audit.js";
 import { type LicensePolicy, licensePolicyFrom, licensePolicySchema } from "../supply-chain/license-policy.js";
@@ -39,6 +40,7 @@ export interface Policies {
   readonly secrets: SecretPolicy;
   readonly perf: PerfPolicy;
   readonly release: ReleasePolicy;
+  readonly paper: PaperPolicy;
 }
 
 /** The whole validated config. */
@@ -82,6 +84,7 @@ function configSchema(stepIds: readonly string[]) {
     secrets: secretPolicySchema.optional(),
     perf: perfPolicySchema.optional(),
     release: releasePolicySchema.optional(),
+    paper: paperPolicySchema.optional(),
   });
 }
 
@@ -137,6 +140,7 @@ function defaults(stepIds: readonly string[], file: string | undefined, raw: Par
       secrets: secretPolicyFrom(raw.secrets),
       perf: perfPolicyFrom(raw.perf),
       release: releasePolicyFrom(raw.release),
+      paper: paperPolicyFrom(raw.paper),
     },
   };
 }

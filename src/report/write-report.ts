@@ -14,7 +14,7 @@ export interface ReportFiles {
 }
 
 /** Writes a file whole or not at all: a reader never sees half a report. */
-function writeAtomic(path: string, text: string): void {
+export function writeAtomic(path: string, text: string): void {
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, text);
   renameSync(temporary, path);

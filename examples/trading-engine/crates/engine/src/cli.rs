@@ -3,7 +3,9 @@
 use std::error::Error;
 use std::fmt;
 
+use crate::decimal::Decimal;
 use crate::demo::DemoOptions;
+use crate::paper::PaperOptions;
 
 /// Usage text printed by `--help` and on usage errors.
 pub const USAGE: &str = "\
@@ -13,10 +15,14 @@ Commands:
   demo [--events N] [--seed S]   Run a deterministic simulated trading session
   hotpath [--iterations N]       Run N market events through the order-handling
                                  and risk-check hot path; print a checksum
+  paper [--qty DECIMAL]          Trade on the paper-trading protocol v1: harness
+                                 messages on stdin, orders on stdout; DECIMAL is
+                                 the order size in base units (default 0.001)
   help                           Print this help
   version                        Print the version (also -V, --version)
 
-Risk limits are read from the environment:
+Risk limits of demo are read from the environment (paper takes
+max_position and max_daily_loss from the harness's hello instead):
   MAX_POSITION_SIZE   maximum absolute position in lots
   MAX_DAILY_LOSS      maximum daily loss in ticks x lots
   MAX_ORDER_QTY       maximum single order quantity in lots";
@@ -32,6 +38,8 @@ pub enum Command {
     Demo(DemoOptions),
     /// Run the hot path in a loop.
     Hotpath(HotpathOptions),
+    /// Trade on the paper-trading protocol over stdin/stdout.
+    Paper(PaperOptions),
 }
 
 /// Parameters of the `hotpath` command.
@@ -101,6 +109,7 @@ where
         "-h" | "--help" | "help" => Ok(Command::Help),
         "demo" => parse_demo(args).map(Command::Demo),
         "hotpath" => parse_hotpath(args).map(Command::Hotpath),
+        "paper" => parse_paper(args).map(Command::Paper),
         _ => Err(CliError::UnknownCommand(command)),
     }
 }
@@ -136,6 +145,28 @@ fn parse_hotpath(mut args: impl Iterator<Item = String>) -> Result<HotpathOption
             option: "--iterations",
             value: "0".to_owned(),
         });
+    }
+    Ok(options)
+}
+
+fn parse_paper(mut args: impl Iterator<Item = String>) -> Result<PaperOptions, CliError> {
+    let mut options = PaperOptions::default();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--qty" => {
+                let value = args.next().ok_or(CliError::MissingValue("--qty"))?;
+                options.qty = match Decimal::parse(&value) {
+                    Ok(qty) if qty.is_positive() => qty,
+                    _ => {
+                        return Err(CliError::InvalidValue {
+                            option: "--qty",
+                            value,
+                        })
+                    }
+                };
+            }
+            _ => return Err(CliError::UnknownOption(arg)),
+        }
     }
     Ok(options)
 }
@@ -218,6 +249,54 @@ mod tests {
             Ok(Command::Hotpath(HotpathOptions { iterations: 20_000 }))
         );
         assert!(USAGE.contains("hotpath [--iterations N]"));
+    }
+
+    #[test]
+    fn paper_options() {
+        assert_eq!(
+            parse(&["paper"]),
+            Ok(Command::Paper(PaperOptions::default()))
+        );
+        assert_eq!(
+            PaperOptions::default().qty,
+            Decimal::parse("0.001").unwrap()
+        );
+        assert_eq!(
+            parse(&["paper", "--qty", "0.25"]),
+            Ok(Command::Paper(PaperOptions {
+                qty: Decimal::parse("0.25").unwrap()
+            }))
+        );
+        assert_eq!(
+            parse(&["paper", "--qty", "2", "--qty", "0.00500"]),
+            Ok(Command::Paper(PaperOptions {
+                qty: Decimal::parse("0.005").unwrap()
+            }))
+        );
+        assert!(USAGE.contains("paper [--qty DECIMAL]"));
+    }
+
+    #[test]
+    fn paper_option_errors() {
+        assert_eq!(
+            parse(&["paper", "--qty"]),
+            Err(CliError::MissingValue("--qty"))
+        );
+        for bad in ["0", "0.000", "-1", "1e-3", "abc", "", ".5", "1,5"] {
+            assert_eq!(
+                parse(&["paper", "--qty", bad]),
+                Err(CliError::InvalidValue {
+                    option: "--qty",
+                    value: bad.to_owned()
+                })
+            );
+        }
+        assert_eq!(
+            parse(&["paper", "--max-orders-per-second", "5"]),
+            Err(CliError::UnknownOption(
+                "--max-orders-per-second".to_owned()
+            ))
+        );
     }
 
     #[test]

@@ -14,10 +14,15 @@
 //!
 //! The [`sim`] module generates a deterministic synthetic market, [`demo`]
 //! runs a complete session on it, and [`cli`] parses the command line of the
-//! `shriven-quant` binary.
+//! `shriven-quant` binary. [`paper`] speaks the paper-trading protocol on
+//! stdin/stdout, using the exact [`decimal`] numbers and the small [`json`]
+//! reader and writer.
 
 pub mod cli;
+pub mod decimal;
 pub mod demo;
+pub mod json;
+pub mod paper;
 pub mod sim;
 
 use std::error::Error;

@@ -2,17 +2,20 @@
 //!
 //! Kept deliberately thin: parse the command line, dispatch to one function
 //! per command, map errors to exit codes (2 for usage errors, 1 for runtime
-//! errors). New modes (e.g. paper trading) add a `Command` variant and a
-//! `run_*` function.
+//! errors). New modes add a `Command` variant and a `run_*` function.
+//! `paper` maps its own errors to exit codes: 2 for a protocol error of the
+//! harness, 1 for input ending before `end` or an I/O error.
 
 mod hotpath;
 
 use std::error::Error;
+use std::io;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use engine::cli::{self, Command, HotpathOptions, USAGE};
 use engine::demo::{self, DemoOptions};
+use engine::paper::{self, PaperOptions};
 use engine::risk::RiskLimits;
 
 fn main() -> ExitCode {
@@ -24,7 +27,7 @@ fn main() -> ExitCode {
         }
     };
     match run(command) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -32,18 +35,29 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: Command) -> Result<(), Box<dyn Error>> {
+fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
     match command {
-        Command::Version => {
-            println!("shriven-quant {}", engine::VERSION);
-            Ok(())
+        Command::Version => println!("shriven-quant {}", engine::VERSION),
+        Command::Help => println!("{USAGE}"),
+        Command::Demo(options) => run_demo(&options)?,
+        Command::Hotpath(options) => run_hotpath(&options)?,
+        Command::Paper(options) => return Ok(run_paper(&options)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the paper-trading protocol on stdin/stdout; diagnostics go to
+/// stderr, stdout carries protocol lines only.
+fn run_paper(options: &PaperOptions) -> ExitCode {
+    match paper::run(options, io::stdin().lock(), io::stdout().lock()) {
+        Ok(summary) => {
+            eprintln!("{summary}");
+            ExitCode::SUCCESS
         }
-        Command::Help => {
-            println!("{USAGE}");
-            Ok(())
+        Err(e) => {
+            eprintln!("shriven-quant paper: {e}");
+            ExitCode::from(e.exit_code())
         }
-        Command::Demo(options) => run_demo(&options),
-        Command::Hotpath(options) => run_hotpath(&options),
     }
 }
 
