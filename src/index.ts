@@ -7,6 +7,7 @@
  */
 import { argument, type Container, type Directory, type File, func, object, type Secret } from "@dagger.io/dagger";
 import { rustToolchain } from "../containers/rust-toolchain.js";
+import { buildReleaseInDagger, verifyReleaseInDagger } from "./dagger/release-in-dagger.js";
 import { type DaggerRunArgs, reportDirectory, runStageInDagger, summaryOrFailure } from "./dagger/run-in-dagger.js";
 import { stepLine } from "./report/console.js";
 
@@ -180,6 +181,46 @@ export class ShrivenPipeline {
     advisoryDb?: Directory,
   ): Promise<Directory> {
     return reportDirectory(await runStageInDagger("dev", { source, ...optional({ envFile, only, jobs, registryToken, advisoryDb }) }));
+  }
+
+  /**
+   * Optimized release build, signed: every binary built with LTO, one codegen unit and the configured target CPU
+   * ([release] in shriven-pipeline.toml), named <bin>-<version>-<triple>, each with a minisign signature, plus a signed
+   * SHA256SUMS, SLSA provenance in a signed DSSE envelope (provenance.intoto.jsonl), minisign.pub and build.json.
+   *
+   * Example: dagger call build-release --source=. --tag=v1.2.3 --commit=$(git rev-parse HEAD) --repository=https://github.com/OWNER/NAME --signing-key=env://RELEASE_SIGNING_KEY export --path=./release
+   *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
+   * @param tag The release tag, vMAJOR.MINOR.PATCH
+   * @param commit The full commit id the tag points to (recorded in the provenance and the signatures)
+   * @param signingKey An unencrypted minisign secret key, or a raw Ed25519 key (hex or base64)
+   * @param repository The source repository URL recorded in the provenance (default: [release] github_repository)
+   * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
+   */
+  @func()
+  async buildRelease(
+    @argument({ defaultPath: "/", ignore: IGNORE }) source: Directory,
+    tag: string,
+    commit: string,
+    signingKey: Secret,
+    repository?: string,
+    registryToken?: Secret,
+  ): Promise<Directory> {
+    return buildReleaseInDagger({ source, tag, commit, signingKey, ...optional({ repository, registryToken }) });
+  }
+
+  /**
+   * Verifies a release directory against a pinned public key: SHA256SUMS signature, every checksum, every binary's
+   * signature and trusted comment, and the provenance envelope. Fails listing the checks when one fails.
+   *
+   * Example: dagger call verify --release=./release --public-key=./minisign.pub
+   *
+   * @param release A release directory made by build-release (or downloaded from a GitHub release)
+   * @param publicKey The minisign public key file to check against (minisign.pub)
+   */
+  @func()
+  async verify(release: Directory, publicKey: File): Promise<string> {
+    return verifyReleaseInDagger(release, publicKey);
   }
 }
 

@@ -13,6 +13,10 @@ import { ConfigError, UsageError } from "../core/errors.js";
 import { hostServices } from "../pipeline/host-services.js";
 import { checkOnly, runPipeline, stageByName } from "../pipeline/run-pipeline.js";
 import { toolVersion } from "../pipeline/version.js";
+import { ChecksumError } from "../release/checksums.js";
+import { SignatureError } from "../release/minisign.js";
+import { ProvenanceError } from "../release/provenance.js";
+import { RetentionError } from "../release/retention.js";
 import { renderConsoleSummary } from "../report/console.js";
 import { HostRunner } from "../runners/host-runner.js";
 import { allStepIds, STAGE_NAMES, STAGES } from "../stages/registry.js";
@@ -21,6 +25,7 @@ import { auditCommand, licensesCommand } from "./gate-commands.js";
 import { paperCommand } from "./paper-command.js";
 import { perfCommand } from "./perf-command.js";
 import { LiveProgress, PlainProgress, type ProgressView, type TextOut } from "./progress.js";
+import { pruneCommand, publishCommand, releaseCommand, verifyCommand } from "./release-commands.js";
 
 /** Where the CLI reads and writes; the real process by default. */
 export interface CliIo {
@@ -46,6 +51,15 @@ Commands:
   paper            Paper trading: replay market data through the engine against a simulated exchange
                    [--source DIR] [--data FILE]... [--env-file FILE]... [--out DIR] [--no-build]
                    [--format text|json]
+  release          Optimized release build, minisign signatures, SHA256SUMS, SLSA provenance
+                   --tag vX.Y.Z [--source DIR] [--signing-key-file FILE (default: $RELEASE_SIGNING_KEY)]
+                   [--out DIR] [--report FILE]... [--publish [--repository OWNER/NAME]] (token: $GITHUB_TOKEN)
+  publish          Publish a signed release folder as a GitHub release (idempotent; token: $GITHUB_TOKEN)
+                   --dir DIR --tag vX.Y.Z [--repository OWNER/NAME] [--report FILE.md]...
+  verify           Check a release folder: signatures, checksums, provenance
+                   --dir DIR --public-key minisign.pub
+  prune-artifacts  Remove build artifacts older than the retention (default 30 days); releases are kept
+                   [--source DIR | --dir DIR] [--days N] [--dry-run]
   help             Show this help
 
 Options of run:
@@ -73,7 +87,13 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
       io.stderr.write(`shriven-pipeline: ${error.message}\nRun 'shriven-pipeline --help' for usage.\n`);
       return 2;
     }
-    if (error instanceof AdvisoryDatabaseError) {
+    if (
+      error instanceof AdvisoryDatabaseError ||
+      error instanceof SignatureError ||
+      error instanceof ChecksumError ||
+      error instanceof RetentionError ||
+      error instanceof ProvenanceError
+    ) {
       io.stderr.write(`shriven-pipeline: ${error.message}\n`);
       return 1;
     }
@@ -83,6 +103,20 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
     }
     throw error;
   }
+}
+
+/** Who runs the stage, which version, and the CI run's page (GitHub Actions' variables when set). */
+export function runIdentity(env: Readonly<Record<string, string | undefined>>): { who: string; version: string; runUrl?: string } {
+  const server = env.GITHUB_SERVER_URL ?? "https://github.com";
+  const runUrl =
+    env.GITHUB_REPOSITORY !== undefined && env.GITHUB_RUN_ID !== undefined
+      ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+      : undefined;
+  return {
+    who: env.GITHUB_ACTOR ?? env.USER ?? "unknown",
+    version: env.GITHUB_REF_NAME ?? env.GITHUB_SHA?.slice(0, 7) ?? "local",
+    ...(runUrl === undefined ? {} : { runUrl }),
+  };
 }
 
 function processIo(): CliIo {
@@ -109,7 +143,13 @@ async function dispatch(args: readonly string[], io: CliIo): Promise<number> {
   if (command === "licenses") return licensesCommand(rest, io);
   if (command === "perf") return perfCommand(rest, io);
   if (command === "paper") return paperCommand(rest, io);
-  throw new UsageError(`unknown command ${JSON.stringify(command)}; expected run, list, audit, licenses, perf, paper or help`);
+  if (command === "release") return releaseCommand(rest, io);
+  if (command === "verify") return verifyCommand(rest, io);
+  if (command === "publish") return publishCommand(rest, io);
+  if (command === "prune-artifacts") return pruneCommand(rest, io);
+  throw new UsageError(
+    `unknown command ${JSON.stringify(command)}; expected run, list, audit, licenses, perf, paper, release, publish, verify, prune-artifacts or help`,
+  );
 }
 
 function renderStageList(): string {
@@ -208,6 +248,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       signal: controller.signal,
       ...(io.env.GITHUB_STEP_SUMMARY === undefined ? {} : { stepSummaryFile: io.env.GITHUB_STEP_SUMMARY }),
       onEvent: (event) => progress.onEvent(event),
+      notify: runIdentity(io.env),
     });
     progress.stop();
     io.stdout.write(`\n${renderConsoleSummary(report, files.json)}`);

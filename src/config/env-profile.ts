@@ -88,6 +88,8 @@ export const SECRET_KEYS: Readonly<Record<EnvironmentName, readonly string[]>> =
     "PROD_BINANCE_API_SECRET",
     "SLACK_WEBHOOK_URL",
     "SSH_DEPLOY_KEY",
+    "RELEASE_SIGNING_KEY",
+    "GITHUB_TOKEN",
   ],
 };
 

@@ -43,7 +43,7 @@ export function workspaceCacheScope(manifest: string): string {
   return createHash("sha256").update(manifest).digest("hex").slice(0, 16);
 }
 
-async function loadConfig(source: Directory, entries: readonly string[]): Promise<PipelineConfig> {
+export async function loadConfig(source: Directory, entries: readonly string[]): Promise<PipelineConfig> {
   if (!entries.includes(CONFIG_FILE_NAME)) return defaultPipelineConfig(allStepIds());
   return parsePipelineConfig(await source.file(CONFIG_FILE_NAME).contents(), CONFIG_FILE_NAME, allStepIds());
 }
@@ -58,6 +58,24 @@ function widestGroup(stage: Stage): number {
   return Math.max(1, ...stage.groups.map((group) => group.length));
 }
 
+/** A runner on the toolchain container with `source` mounted, caches scoped to its Cargo.toml. */
+export async function workspaceRunner(source: Directory, registryToken: Secret | undefined): Promise<DaggerRunner> {
+  const scope = workspaceCacheScope(await source.file("Cargo.toml").contents());
+  return new DaggerRunner({
+    base: rustToolchain().withMountedDirectory(WORKSPACE_DIR, source),
+    workdir: WORKSPACE_DIR,
+    cacheVolume: (cache) => cacheVolume(cache.key, scope),
+    secrets: registryToken === undefined ? {} : { [REGISTRY_TOKEN]: registryToken },
+  });
+}
+
+/** Checks that `source` is a Cargo workspace and returns its entries. */
+export async function workspaceEntries(source: Directory): Promise<string[]> {
+  const entries = await source.entries();
+  if (!entries.includes("Cargo.toml")) throw new UsageError("source: no Cargo.toml at its root; expected a Cargo workspace");
+  return entries;
+}
+
 /**
  * Runs a stage in Dagger. Configuration and usage errors throw before any
  * step runs; gate failures are in the returned report.
@@ -65,17 +83,9 @@ function widestGroup(stage: Stage): number {
 export async function runStageInDagger(stageName: string, args: DaggerRunArgs): Promise<PipelineRun> {
   const stage = stageByName(stageName);
   checkOnly(stage, args.only);
-  const entries = await args.source.entries();
-  if (!entries.includes("Cargo.toml")) throw new UsageError("source: no Cargo.toml at its root; expected a Cargo workspace");
-  const config = await loadConfig(args.source, entries);
+  const config = await loadConfig(args.source, await workspaceEntries(args.source));
   const environment = resolveEnvironment({ environment: stage.environment, envFiles: await loadEnvFiles(args.envFile) });
-  const scope = workspaceCacheScope(await args.source.file("Cargo.toml").contents());
-  const runner = new DaggerRunner({
-    base: rustToolchain().withMountedDirectory(WORKSPACE_DIR, args.source),
-    workdir: WORKSPACE_DIR,
-    cacheVolume: (cache) => cacheVolume(cache.key, scope),
-    secrets: args.registryToken === undefined ? {} : { [REGISTRY_TOKEN]: args.registryToken },
-  });
+  const runner = await workspaceRunner(args.source, args.registryToken);
   return runPipeline({
     services: daggerServices(args.advisoryDb, config.policies.audit.dbUrl),
     stage,

@@ -17,7 +17,7 @@ import { analyzeMemoryGrowth, type MemoryGrowth, type RssSample, sampleRss } fro
 import { type CpuPin, pinToCurrentCpu } from "./cpu-pin.js";
 import { EngineProcess, EngineStopped } from "./engine-process.js";
 import { Exchange, type ExchangeReport, type OrderRequest } from "./exchange.js";
-import { type EquityPoint, EquityRecorder, maxDrawdown, percentiles, sharpe } from "./metrics.js";
+import { type EquityPoint, EquityRecorder, maxDrawdown, sharpe } from "./metrics.js";
 import type { PaperPolicy } from "./paper-policy.js";
 import {
   decimalsOf,

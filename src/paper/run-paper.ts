@@ -67,7 +67,7 @@ export async function runPaperJob(job: PaperJob): Promise<PaperJobResult> {
   });
   job.progress?.(`replaying ${tape.length} events from ${data.length} file${data.length === 1 ? "" : "s"}`);
   const [program, ...rest] = policy.engineCommand;
-  const argv = [program !== undefined && program.includes("/") ? resolve(job.source, program) : (program as string), ...rest];
+  const argv = [program?.includes("/") ? resolve(job.source, program) : (program as string), ...rest];
   const limits = { maxPosition: environment.profile.MAX_POSITION_SIZE, maxDailyLoss: environment.profile.MAX_DAILY_LOSS };
   const run = await runPaperTrading({
     tape,

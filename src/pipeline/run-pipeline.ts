@@ -10,6 +10,7 @@ import type { PipelineConfig } from "../config/pipeline-config.js";
 import type { Runner } from "../core/command.js";
 import { UsageError } from "../core/errors.js";
 import type { StepServices } from "../core/step.js";
+import { notifySlack, type SlackEvent, type SlackOptions } from "../notify/slack.js";
 import { Redactor } from "../report/redact.js";
 import { exitCodeFor, type RunReport } from "../report/report.js";
 import { type ReportFiles, writeReport } from "../report/write-report.js";
@@ -37,6 +38,13 @@ export interface RunPipelineOptions {
   readonly onEvent?: (event: StageEvent) => void;
   /** `$GITHUB_STEP_SUMMARY`, appended to when set. */
   readonly stepSummaryFile?: string;
+  /**
+   * Who runs it, which version, and the run's page, for notifications: with the
+   * environment's SLACK_WEBHOOK_URL secret, Slack hears when the stage starts and how it ended.
+   */
+  readonly notify?: { readonly who: string; readonly version: string; readonly runUrl?: string };
+  /** Options of the Slack sender (retries, timeouts); for tests. */
+  readonly slackOptions?: Omit<SlackOptions, "webhookUrl">;
 }
 
 /** A finished run. */
@@ -74,6 +82,21 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
   const { stage, environment } = options;
   checkOnly(stage, options.only);
   const startedAt = new Date();
+  const webhookUrl = environment.secrets.SLACK_WEBHOOK_URL;
+  const notify =
+    webhookUrl === undefined || options.notify === undefined
+      ? undefined
+      : (event: SlackEvent) =>
+          notifySlack(event, { ...options.slackOptions, webhookUrl }).then((d) => ({
+            channel: "slack" as const,
+            event: event.kind,
+            delivered: d.delivered,
+            attempts: d.attempts,
+            ...(d.error === undefined ? {} : { error: d.error }),
+          }));
+  const base = options.notify === undefined ? undefined : { ...options.notify, stage: stage.name };
+  // Sent alongside the stage, not before it: a slow webhook never holds the steps up.
+  const started = notify === undefined || base === undefined ? undefined : notify({ kind: "stage-started", ...base });
   const outcome = await runStage({
     stage,
     runner: options.runner,
@@ -89,6 +112,17 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   });
+  const notifications =
+    notify === undefined || base === undefined || started === undefined
+      ? undefined
+      : [
+          await started,
+          await notify({
+            kind: outcome.status === "failed" || outcome.status === "cancelled" ? "stage-failed" : "stage-passed",
+            ...base,
+            summary: outcome.steps.filter((s) => s.status === "failed" || s.status === "warned").map((s) => `${s.title}: ${s.summary}`),
+          }),
+        ];
   const finishedAt = new Date();
   const report: RunReport = {
     schemaVersion: 1,
@@ -103,6 +137,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<Pipeline
     status: outcome.status,
     exitCode: exitCodeFor(outcome.status),
     steps: outcome.steps,
+    ...(notifications === undefined ? {} : { notifications }),
   };
   const files = writeReport(report, options.reportDir, options.stepSummaryFile);
   return { report, files };

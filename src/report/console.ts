@@ -20,6 +20,9 @@ export function renderConsoleSummary(report: RunReport, reportFile?: string): st
       if (step.logFile !== undefined && step.status === "failed") lines.push(`    log: ${step.logFile}`);
     }
   }
+  for (const note of report.notifications ?? [])
+    if (!note.delivered)
+      lines.push(`⚠️ Slack notification (${note.event}) not delivered after ${note.attempts} attempt(s): ${note.error ?? "unknown error"}`);
   const verdict = report.status === "passed" || report.status === "warned" ? "passed" : report.status;
   lines.push("");
   lines.push(

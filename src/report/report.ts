@@ -47,6 +47,19 @@ export const runReportSchema = z.strictObject({
   /** The CLI's exit code for this run: 0 gates passed, 1 a gate failed, 130 interrupted. */
   exitCode: z.union([z.literal(0), z.literal(1), z.literal(130)]),
   steps: z.array(stepResultSchema).readonly(),
+  /** Notifications sent about the run (Slack); one that failed is reported here and never fails the run. */
+  notifications: z
+    .array(
+      z.strictObject({
+        channel: z.literal("slack"),
+        event: z.string(),
+        delivered: z.boolean(),
+        attempts: z.number().int().nonnegative(),
+        error: z.string().optional(),
+      }),
+    )
+    .readonly()
+    .optional(),
 });
 
 /** A run report. */

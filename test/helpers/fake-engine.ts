@@ -38,6 +38,10 @@ export interface FakeEngineBehaviour {
   readonly gitTrees?: Readonly<Record<string, string>>;
   /** Local folders that stand for directories loaded by id; exporting one copies the folder. */
   readonly directories?: Readonly<Record<string, string>>;
+  /** A local folder that stands for the runner's produced files (`directory(path: "/shriven-outputs")`) when exported. */
+  readonly outputs?: string;
+  /** Plaintext of secrets loaded by id (`loadSecretFromID(id) { plaintext }`). */
+  readonly secrets?: Readonly<Record<string, string>>;
   /** Milliseconds to wait before answering a query that asks for an exit code. */
   readonly execDelayMs?: number;
 }
@@ -150,13 +154,20 @@ export class FakeEngine {
       case "export": {
         const url = String(nearest("git")?.args.url ?? "");
         const loadedId = String(nearest("loadDirectoryFromID")?.args.id ?? "");
-        const tree = this.behaviour.gitTrees?.[url] ?? this.behaviour.directories?.[loadedId];
+        const outputs = nearest("directory")?.args.path === "/shriven-outputs" ? this.behaviour.outputs : undefined;
+        const tree = this.behaviour.gitTrees?.[url] ?? this.behaviour.directories?.[loadedId] ?? outputs;
         if (tree === undefined) throw new Error(`fake engine: cannot export ${JSON.stringify(path.map((p) => p.name))}`);
         cpSync(tree, String(field.args.path), { recursive: true });
         return field.args.path;
       }
       case "glob":
         return this.behaviour.glob ?? [];
+      case "plaintext": {
+        const id = String(nearest("loadSecretFromID")?.args.id ?? "");
+        const plaintext = this.behaviour.secrets?.[id];
+        if (plaintext === undefined) throw new Error(`fake engine: no secret ${id}`);
+        return plaintext;
+      }
       case "contents":
       case "name": {
         const filePath = String(nearest("file")?.args.path ?? "");

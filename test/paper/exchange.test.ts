@@ -455,6 +455,94 @@ describe("order lifecycle", () => {
   });
 });
 
+describe("a deep book", () => {
+  /** Prices `from`, `from + step`, … up to `to` (inclusive), in that order. */
+  const range = (from: number, to: number, step: number): number[] =>
+    Array.from({ length: Math.round((to - from) / step) + 1 }, (_, i) => from + i * step);
+
+  // Snapshot: asks 1001 … 1300 × 1, bids 1000 … 701 × 2 (300 levels a side, best first).
+  // Depth 2 changes levels all over both sides: every odd ask 1001 … 1299 goes, 1100.5 … 1199.5 × 0.25
+  // come in between, and the bids 1000 … 801 go. Depth 3 removes the best ask 1002.
+  const book: TapeEvent[] = [
+    {
+      t: 0,
+      kind: "snapshot",
+      id: 1,
+      asks: range(1001, 1300, 1).map((p) => [p, 1] as const),
+      bids: range(1000, 701, -1).map((p) => [p, 2] as const),
+    },
+    {
+      t: 1,
+      kind: "depth",
+      id: 2,
+      firstId: 2,
+      asks: [...range(1001, 1299, 2).map((p) => [p, 0] as const), ...range(1100.5, 1199.5, 1).map((p) => [p, 0.25] as const)].sort(
+        (a, b) => a[0] - b[0],
+      ),
+      bids: range(1000, 801, -1).map((p) => [p, 0] as const),
+    },
+    { t: 2, kind: "depth", id: 3, firstId: 3, asks: [[1002, 0]] },
+  ];
+
+  it("walks the asks in price order after updates all over the book", () => {
+    const sim = new Sim(book);
+    sim.play();
+    expect([sim.exchange.bestBid(0), sim.exchange.bestAsk(0)]).toEqual([800, 1004]);
+    // Asks left: the 149 even prices 1004 … 1300 × 1 and the 100 prices 1100.5 … 1199.5 × 0.25; a buy of
+    // 200 takes them all (149 + 25 = 174) from the cheapest up and cancels the other 26.
+    const levels = [...range(1004, 1300, 2).map((p) => [p, 1]), ...range(1100.5, 1199.5, 1).map((p) => [p, 0.25])].sort(
+      (a, b) => (a[0] as number) - (b[0] as number),
+    );
+    let leaves = 200;
+    const expected = levels.map(([price, qty]) => {
+      leaves -= qty as number;
+      return [price, qty, "taker", leaves];
+    });
+    const reports = sim.submit({ clientId: "w", side: BUY, type: "market", qty: 200 });
+    expect(fills(reports)).toEqual(expected);
+    expect(leaves).toBe(26);
+    expect(types(reports).at(-1)).toBe("cancelled:ioc");
+    expect(sim.exchange.bestAsk(0)).toBeUndefined();
+    // The bids: 800 … 701 × 2; a sell of 5 takes 2 @ 800, 2 @ 799, 1 @ 798.
+    expect(fills(sim.submit({ clientId: "s", side: SELL, type: "ioc", price: 790, qty: 5 }))).toEqual([
+      [800, 2, "taker", 3],
+      [799, 2, "taker", 1],
+      [798, 1, "taker", 0],
+    ]);
+    expect(sim.exchange.bestBid(0)).toBe(798);
+  });
+
+  it("starts queues at the level's quantity, 0 between known levels and infinite past the deepest", () => {
+    const trade = (t: number, price: number, qty: number, side: "buy" | "sell"): TapeEvent => ({ t, kind: "trade", price, qty, side });
+    const sim = new Sim([
+      ...book,
+      trade(3000, 760, 2.1, "sell"),
+      trade(4000, 750.5, 0.2, "sell"),
+      trade(5000, 700, 5, "sell"),
+      trade(6000, 1201, 0.3, "buy"),
+      trade(7000, 1500, 5, "buy"),
+    ]);
+    sim.play(2);
+    // Bid 760 shows 2: a sell of 2.1 there fills 0.1.
+    sim.submit({ clientId: "b760", side: BUY, type: "limit", price: 760, qty: 1 });
+    expect(fills(sim.play(3))).toEqual([[760, 0.1, "maker", 0.9]]);
+    // 750.5 has no level but is inside the known bids: queue 0, a sell of 0.2 there fills 0.2.
+    sim.cancel("b760");
+    sim.submit({ clientId: "b750.5", side: BUY, type: "limit", price: 750.5, qty: 1 });
+    expect(fills(sim.play(4))).toEqual([[750.5, 0.2, "maker", 0.8]]);
+    // 700 is past the worst bid 701: unknown queue, no fill at the price.
+    sim.cancel("b750.5");
+    sim.submit({ clientId: "b700", side: BUY, type: "limit", price: 700, qty: 1 });
+    expect(sim.play(5)).toEqual([]);
+    // The asks alike: 1201 (removed, inside the known asks) fills, 1500 (past the worst ask 1300) does not.
+    sim.submit({ clientId: "s1201", side: SELL, type: "limit", price: 1201, qty: 1 });
+    expect(fills(sim.play(6))).toEqual([[1201, 0.3, "maker", 0.7]]);
+    sim.cancel("s1201");
+    sim.submit({ clientId: "s1500", side: SELL, type: "limit", price: 1500, qty: 1 });
+    expect(sim.play()).toEqual([]);
+  });
+});
+
 describe("onMarket without orders", () => {
   it("keeps the book of each symbol apart", () => {
     const sim = new Sim([
