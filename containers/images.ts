@@ -23,3 +23,16 @@ export const TOOLCHAIN_PACKAGES = ["valgrind=1:3.19.0-1"] as const;
 
 /** rustup components added to the toolchain image (the image's own toolchain, so their version follows it). */
 export const RUST_COMPONENTS = ["rustfmt", "clippy"] as const;
+
+/**
+ * Debian packages the Dagger `rollback` function adds to the toolchain image to run ssh, scp and
+ * ssh-keyscan, pinned to an exact bookworm version like {@link TOOLCHAIN_PACKAGES}.
+ *
+ * Source of the version: `apt-cache policy openssh-client` on a Debian 12 (bookworm) machine
+ * (2026-11-27): candidate 1:9.2p1-2+deb12u10 from the bookworm main archive (the point-release
+ * pocket, newer than bookworm-security's deb12u9 and bookworm-updates' deb12u7). OpenSSH 9.2
+ * has `scp -s` (SFTP protocol, 8.7 or later), which the transport needs. Debian replaces a
+ * version in the archive when a newer point release lands: when the install fails with "Version
+ * … was not found", re-check with `apt-cache madison openssh-client` and bump it here.
+ */
+export const SSH_CLIENT_PACKAGES = ["openssh-client=1:9.2p1-2+deb12u10"] as const;

@@ -8,6 +8,7 @@
 import { argument, type Container, type Directory, type File, func, object, type Secret } from "@dagger.io/dagger";
 import { rustToolchain } from "../containers/rust-toolchain.js";
 import { buildReleaseInDagger, verifyReleaseInDagger } from "./dagger/release-in-dagger.js";
+import { rollbackInDagger } from "./dagger/rollback-in-dagger.js";
 import { type DaggerRunArgs, reportDirectory, runStageInDagger, summaryOrFailure } from "./dagger/run-in-dagger.js";
 import { stepLine } from "./report/console.js";
 
@@ -221,6 +222,35 @@ export class ShrivenPipeline {
   @func()
   async verify(release: Directory, publicKey: File): Promise<string> {
     return verifyReleaseInDagger(release, publicKey);
+  }
+
+  /**
+   * Rolls an environment back to a release retained on its hosts ([deploy.<environment>] in shriven-pipeline.toml):
+   * takes the deploy lock on every host, downloads the retained binary and its signature from each host and
+   * re-verifies them against the pinned release public key (nothing is switched unless every host's copy verifies),
+   * then switches current, restarts the service and checks its health, host by host. ssh runs in a container with
+   * the deploy key mounted as a secret file and only the pinned host keys trusted. Never cached: every call acts
+   * on the hosts. Returns the outcome per host; its last line is the audit record as JSON, which the module cannot
+   * write to the repository's audit log: the CI job appends it. Fails (with the outcome and the record) when a
+   * host did not end healthy on the version, and before switching anything when the rollback cannot start.
+   *
+   * Example: dagger call rollback --source=. --environment=production --to=v1.1.9 --ssh-key=env://SSH_DEPLOY_KEY
+   *
+   * @param source The workspace with shriven-pipeline.toml ([deploy.<environment>]) and the pinned release public key it names
+   * @param environment The inventory to roll back: test or production
+   * @param to The retained release to go back to, vMAJOR.MINOR.PATCH
+   * @param sshKey The deploy key: an unencrypted OpenSSH private key, e.g. env://SSH_DEPLOY_KEY
+   * @param breakLock Remove a deploy lock another run left on a host (its holder is reported)
+   */
+  @func({ cache: "never" })
+  async rollback(
+    @argument({ defaultPath: "/", ignore: IGNORE }) source: Directory,
+    environment: string,
+    to: string,
+    sshKey: Secret,
+    breakLock?: boolean,
+  ): Promise<string> {
+    return rollbackInDagger({ source, environment, to, sshKey, ...optional({ breakLock }) });
   }
 }
 

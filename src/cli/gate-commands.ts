@@ -5,7 +5,6 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { type ParseArgsConfig, parseArgs } from "node:util";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { readTextFile } from "../config/read-text-file.js";
 import { UsageError } from "../core/errors.js";
@@ -15,6 +14,7 @@ import { allStepIds } from "../stages/registry.js";
 import { auditOutcome } from "../steps/audit.js";
 import { licensesStep } from "../steps/licenses.js";
 import { defaultCacheDir, fetchAdvisoryDatabase } from "../supply-chain/advisory-db-fetch.js";
+import { parseOptions } from "./args.js";
 import { runHostStep } from "./host-step.js";
 import type { TextOut } from "./progress.js";
 
@@ -23,14 +23,6 @@ export interface GateIo {
   readonly stdout: TextOut;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
-}
-
-function parse(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>) {
-  try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
 }
 
 function format(value: string | undefined): "text" | "json" {
@@ -51,12 +43,12 @@ function report(io: GateIo, title: string, outcome: StepOutcome | StepResult, as
 
 /** `audit [--source DIR | --lockfile FILE] [--db DIR] [--format text|json]` */
 export async function auditCommand(args: readonly string[], io: GateIo): Promise<number> {
-  const values = parse(args, {
+  const values = parseOptions(args, {
     source: { type: "string" },
     lockfile: { type: "string" },
     db: { type: "string" },
     format: { type: "string" },
-  });
+  }) as Record<string, string | undefined>;
   const as = format(values.format);
   if (values.source !== undefined && values.lockfile !== undefined) throw new UsageError("give --source or --lockfile, not both");
   const source = values.lockfile === undefined ? resolve(io.cwd, values.source ?? ".") : undefined;
@@ -82,7 +74,7 @@ export async function auditCommand(args: readonly string[], io: GateIo): Promise
 
 /** `licenses [--source DIR] [--format text|json]`: the licences step on the host toolchain. */
 export async function licensesCommand(args: readonly string[], io: GateIo): Promise<number> {
-  const values = parse(args, { source: { type: "string" }, format: { type: "string" } });
+  const values = parseOptions(args, { source: { type: "string" }, format: { type: "string" } }) as Record<string, string | undefined>;
   const as = format(values.format);
   const source = resolve(io.cwd, values.source ?? ".");
   if (!existsSync(join(source, "Cargo.toml"))) throw new UsageError(`${source}: no Cargo.toml; pass --source DIR`);

@@ -21,11 +21,14 @@ import { renderConsoleSummary } from "../report/console.js";
 import { HostRunner } from "../runners/host-runner.js";
 import { allStepIds, STAGE_NAMES, STAGES } from "../stages/registry.js";
 import { AdvisoryDatabaseError } from "../supply-chain/advisory-db.js";
+import { auditLogCommand } from "./audit-log-command.js";
+import { deployCommand, rollbackCommand } from "./deploy-commands.js";
 import { auditCommand, licensesCommand } from "./gate-commands.js";
 import { paperCommand } from "./paper-command.js";
 import { perfCommand } from "./perf-command.js";
 import { LiveProgress, PlainProgress, type ProgressView, type TextOut } from "./progress.js";
 import { pruneCommand, publishCommand, releaseCommand, verifyCommand } from "./release-commands.js";
+import { runIdentity } from "./run-identity.js";
 
 /** Where the CLI reads and writes; the real process by default. */
 export interface CliIo {
@@ -60,6 +63,12 @@ Commands:
                    --dir DIR --public-key minisign.pub
   prune-artifacts  Remove build artifacts older than the retention (default 30 days); releases are kept
                    [--source DIR | --dir DIR] [--days N] [--dry-run]
+  deploy           Deploy a signed release to the pinned hosts of [deploy.<env>] (SSH key: $SSH_DEPLOY_KEY)
+                   --env test|production --release DIR [--source DIR] [--ssh-key-file FILE] [--break-lock]
+  rollback         Switch the hosts back to a retained release (signature re-verified, health-checked)
+                   --env test|production --to vX.Y.Z [--source DIR] [--ssh-key-file FILE] [--break-lock]
+  audit-log        The tamper-evident audit log: verify, prune (signed checkpoint), show
+                   verify [--file F] [--public-key F] | prune --signing-key-file F [--days 90] | show [--last N]
   help             Show this help
 
 Options of run:
@@ -105,20 +114,6 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   }
 }
 
-/** Who runs the stage, which version, and the CI run's page (GitHub Actions' variables when set). */
-export function runIdentity(env: Readonly<Record<string, string | undefined>>): { who: string; version: string; runUrl?: string } {
-  const server = env.GITHUB_SERVER_URL ?? "https://github.com";
-  const runUrl =
-    env.GITHUB_REPOSITORY !== undefined && env.GITHUB_RUN_ID !== undefined
-      ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-      : undefined;
-  return {
-    who: env.GITHUB_ACTOR ?? env.USER ?? "unknown",
-    version: env.GITHUB_REF_NAME ?? env.GITHUB_SHA?.slice(0, 7) ?? "local",
-    ...(runUrl === undefined ? {} : { runUrl }),
-  };
-}
-
 function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), handleSignals: true };
 }
@@ -147,8 +142,11 @@ async function dispatch(args: readonly string[], io: CliIo): Promise<number> {
   if (command === "verify") return verifyCommand(rest, io);
   if (command === "publish") return publishCommand(rest, io);
   if (command === "prune-artifacts") return pruneCommand(rest, io);
+  if (command === "deploy") return deployCommand(rest, io);
+  if (command === "rollback") return rollbackCommand(rest, io);
+  if (command === "audit-log") return auditLogCommand(rest, io);
   throw new UsageError(
-    `unknown command ${JSON.stringify(command)}; expected run, list, audit, licenses, perf, paper, release, publish, verify, prune-artifacts or help`,
+    `unknown command ${JSON.stringify(command)}; expected run, list, audit, licenses, perf, paper, release, publish, verify, prune-artifacts, deploy, rollback, audit-log or help`,
   );
 }
 

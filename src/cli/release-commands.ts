@@ -7,7 +7,6 @@
 import { randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { type ParseArgsConfig, parseArgs } from "node:util";
 import { execa } from "execa";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { readTextFile } from "../config/read-text-file.js";
@@ -22,22 +21,11 @@ import { writeAtomic } from "../report/write-report.js";
 import { HostRunner } from "../runners/host-runner.js";
 import { allStepIds } from "../stages/registry.js";
 import { checkReleaseTag } from "../supply-chain/release-tag.js";
+import { parseOptions, text } from "./args.js";
 import type { GateIo } from "./gate-commands.js";
 
 /** Environment variable holding the signing key (a production secret). */
 export const SIGNING_KEY_ENV = "RELEASE_SIGNING_KEY";
-
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-function parse(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>): Values {
-  try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values as Values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
 
 async function git(source: string, args: string[]): Promise<string | undefined> {
   const result = await execa("git", args, { cwd: source, reject: false });
@@ -63,7 +51,7 @@ async function rustcDigest(): Promise<{ ref: string; sha256: string }> {
 
 /** `release --tag vX.Y.Z [--source DIR] [--signing-key-file FILE] [--out DIR] [--report FILE]... [--publish]` */
 export async function releaseCommand(args: readonly string[], io: GateIo): Promise<number> {
-  const values = parse(args, {
+  const values = parseOptions(args, {
     source: { type: "string" },
     tag: { type: "string" },
     "signing-key-file": { type: "string" },
@@ -215,7 +203,7 @@ async function publish(
 
 /** `publish --dir DIR --tag vX.Y.Z [--repository OWNER/NAME] [--source DIR] [--report FILE]...` */
 export async function publishCommand(args: readonly string[], io: GateIo): Promise<number> {
-  const values = parse(args, {
+  const values = parseOptions(args, {
     dir: { type: "string" },
     tag: { type: "string" },
     repository: { type: "string" },
@@ -248,7 +236,7 @@ export async function publishCommand(args: readonly string[], io: GateIo): Promi
 
 /** `verify --dir DIR --public-key FILE` */
 export async function verifyCommand(args: readonly string[], io: GateIo): Promise<number> {
-  const values = parse(args, { dir: { type: "string" }, "public-key": { type: "string" } });
+  const values = parseOptions(args, { dir: { type: "string" }, "public-key": { type: "string" } });
   const dir = text(values.dir);
   const keyFile = text(values["public-key"]);
   if (dir === undefined || keyFile === undefined) throw new UsageError("verify needs --dir DIR and --public-key FILE (minisign.pub)");
@@ -266,7 +254,7 @@ export async function verifyCommand(args: readonly string[], io: GateIo): Promis
 
 /** `prune-artifacts [--source DIR | --dir DIR] [--days N] [--dry-run]` */
 export async function pruneCommand(args: readonly string[], io: GateIo): Promise<number> {
-  const values = parse(args, {
+  const values = parseOptions(args, {
     source: { type: "string" },
     dir: { type: "string" },
     days: { type: "string" },

@@ -7,6 +7,9 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
+import { type DeployPolicy, deployPolicyFrom, deploySchema } from "../deploy/inventory.js";
+import { type ApprovalPolicy, approvalPolicyFrom, approvalSchema } from "../gates/approval.js";
+import { type DeployWindow, deployWindowFrom, deployWindowSchema } from "../gates/deploy-window.js";
 import { type PaperPolicy, paperPolicyFrom, paperPolicySchema } from "../paper/paper-policy.js";
 import { type PerfPolicy, perfPolicyFrom, perfPolicySchema } from "../perf/perf-policy.js";
 import { type AuditPolicy, auditPolicyFrom, auditPolicySchema } from "../supply-chain/audit.js";
@@ -41,6 +44,9 @@ export interface Policies {
   readonly perf: PerfPolicy;
   readonly release: ReleasePolicy;
   readonly paper: PaperPolicy;
+  readonly deploy: DeployPolicy;
+  readonly deployWindow: DeployWindow;
+  readonly approval: ApprovalPolicy;
 }
 
 /** The whole validated config. */
@@ -85,6 +91,9 @@ function configSchema(stepIds: readonly string[]) {
     perf: perfPolicySchema.optional(),
     release: releasePolicySchema.optional(),
     paper: paperPolicySchema.optional(),
+    deploy: deploySchema.optional(),
+    deploy_window: deployWindowSchema.optional(),
+    approval: approvalSchema.optional(),
   });
 }
 
@@ -141,6 +150,9 @@ function defaults(stepIds: readonly string[], file: string | undefined, raw: Par
       perf: perfPolicyFrom(raw.perf),
       release: releasePolicyFrom(raw.release),
       paper: paperPolicyFrom(raw.paper),
+      deploy: deployPolicyFrom(raw.deploy),
+      deployWindow: deployWindowFrom(raw.deploy_window),
+      approval: approvalPolicyFrom(raw.approval),
     },
   };
 }

@@ -26,8 +26,11 @@ export interface ExecAnswer {
 
 /** How the fake engine answers. */
 export interface FakeEngineBehaviour {
-  /** Answer for an exec (argv as the module sent it); default: exit 0, no output. */
-  readonly exec?: (argv: readonly string[]) => ExecAnswer;
+  /**
+   * Answer for an exec (argv as the module sent it, and the variables set with `withEnvVariable` on the
+   * way to it); default: exit 0, no output.
+   */
+  readonly exec?: (argv: readonly string[], env: Readonly<Record<string, string>>) => ExecAnswer;
   /** Top-level entries of any directory loaded from an id. */
   readonly entries?: readonly string[];
   /** File contents by path, for `file(path:) { contents }`. */
@@ -40,6 +43,11 @@ export interface FakeEngineBehaviour {
   readonly directories?: Readonly<Record<string, string>>;
   /** A local folder that stands for the runner's produced files (`directory(path: "/shriven-outputs")`) when exported. */
   readonly outputs?: string;
+  /**
+   * A local file that stands for `file(path)` of a container when exported (given the path and the argv of
+   * the last exec before it); exporting it copies the file. Undefined: not a file this engine has.
+   */
+  readonly containerFiles?: (path: string, argv: readonly string[]) => string | undefined;
   /** Plaintext of secrets loaded by id (`loadSecretFromID(id) { plaintext }`). */
   readonly secrets?: Readonly<Record<string, string>>;
   /** Milliseconds to wait before answering a query that asks for an exit code. */
@@ -145,7 +153,10 @@ export class FakeEngine {
       case "stderr": {
         const exec = nearest("withExec");
         const argv = (exec?.args.args as string[] | undefined) ?? [];
-        const answer = this.behaviour.exec?.(argv) ?? { exitCode: 0 };
+        const env = Object.fromEntries(
+          path.filter((p) => p.name === "withEnvVariable").map((p) => [String(p.args.name), String(p.args.value)]),
+        );
+        const answer = this.behaviour.exec?.(argv, env) ?? { exitCode: 0 };
         if (SIGNAL_EXIT(answer.exitCode)) throw new FakeExecError(argv, answer);
         return field.name === "exitCode" ? answer.exitCode : (answer[field.name] ?? "");
       }
@@ -156,8 +167,15 @@ export class FakeEngine {
         const loadedId = String(nearest("loadDirectoryFromID")?.args.id ?? "");
         const outputs = nearest("directory")?.args.path === "/shriven-outputs" ? this.behaviour.outputs : undefined;
         const tree = this.behaviour.gitTrees?.[url] ?? this.behaviour.directories?.[loadedId] ?? outputs;
-        if (tree === undefined) throw new Error(`fake engine: cannot export ${JSON.stringify(path.map((p) => p.name))}`);
-        cpSync(tree, String(field.args.path), { recursive: true });
+        if (tree !== undefined) {
+          cpSync(tree, String(field.args.path), { recursive: true });
+          return field.args.path;
+        }
+        const filePath = nearest("file")?.args.path;
+        const afterExec = (nearest("withExec")?.args.args as string[] | undefined) ?? [];
+        const local = filePath === undefined ? undefined : this.behaviour.containerFiles?.(String(filePath), afterExec);
+        if (local === undefined) throw new Error(`fake engine: cannot export ${JSON.stringify(path.map((p) => p.name))}`);
+        cpSync(local, String(field.args.path));
         return field.args.path;
       }
       case "glob":

@@ -114,7 +114,11 @@ describe("usage errors", () => {
   const source = () => tempFiles({ "Cargo.toml": "[workspace]\n" });
   it.each([
     ["no command", [], "Usage: shriven-pipeline"],
-    ["an unknown command", ["deploy"], 'unknown command "deploy"; expected run, list, audit, licenses, perf or help'],
+    [
+      "an unknown command",
+      ["launch"],
+      'unknown command "launch"; expected run, list, audit, licenses, perf, paper, release, publish, verify, prune-artifacts, deploy, rollback, audit-log or help',
+    ],
     ["run without a stage", ["run"], "run needs a stage: dev, staging or production"],
     ["an unknown stage", ["run", "qa"], 'unknown stage "qa"; expected one of: dev'],
     ["a stage not available yet", ["run", "production"], "the production stage is not available in this version yet"],

@@ -6,8 +6,11 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Step } from "../../src/core/step.js";
+import { callgrindArgv, readCallgrindInstructions } from "../../src/perf/callgrind.js";
+import { decideChange, instructionChange } from "../../src/perf/regression.js";
 import { HostRunner } from "../../src/runners/host-runner.js";
 import { runStage } from "../../src/stages/stage.js";
 import { perfCheckStep, perfStep } from "../../src/steps/perf-check.js";
@@ -77,6 +80,18 @@ describe("performance check on the example (real cargo bench and callgrind)", ()
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/^✅ Performance: No regressions against "main"/);
       expect(Math.abs(run.changePercent)).toBeLessThan(0.1);
+    }
+  }, 300_000);
+
+  it("A/A, 20 times: callgrind counts of the same build never differ from the baseline by 5 % (nor by 0.1 %)", async () => {
+    const baseline = JSON.parse(readFileSync(join(baselines, "main.json"), "utf8")).instructions as number;
+    const out = join(clean, "target", "aa.callgrind");
+    const argv = callgrindArgv(["target/release/shriven-quant", "hotpath", "--iterations", "20000"], out);
+    for (let run = 0; run < 20; run++) {
+      await execa(argv[0] as string, argv.slice(1), { cwd: clean });
+      const change = instructionChange(baseline, readCallgrindInstructions(readFileSync(out, "utf8"), out));
+      expect(decideChange(change, 5)).toBe("unchanged");
+      expect(Math.abs(change.changePercent)).toBeLessThan(0.1);
     }
   }, 300_000);
 

@@ -1,0 +1,160 @@
+/**
+ * Where releases go: `[deploy.test]` and `[deploy.production]` in
+ * shriven-pipeline.toml. Every host is pinned by its host key; the release key
+ * the binaries must be signed with is pinned too. Validated before anything runs.
+ *
+ * ```toml
+ * [deploy.production]
+ * public_key = "keys/minisign.pub"   # only binaries signed by this key are deployed
+ * binary = "shriven-quant"           # the workspace binary that is the service
+ * retain = 5                         # releases kept per host (never `current` or its predecessor)
+ * start = ["sh", "-c", "systemctl --user restart shriven-quant"]
+ * stop = ["sh", "-c", "systemctl --user stop shriven-quant"]
+ * health = { command = ["./current/shriven-quant", "--version"], timeout_seconds = 5, retries = 10, interval_seconds = 1 }
+ *
+ * [[deploy.production.hosts]]
+ * name = "prod-1"
+ * address = "10.0.0.5"
+ * port = 22
+ * user = "deploy"
+ * host_key = "ssh-ed25519 AAAAC3Nza…"   # or "SHA256:…" (ssh-keygen -lf)
+ * path = "/opt/shrivenquant"
+ * ```
+ */
+import { z } from "zod";
+import { closedObject } from "../config/zod-issues.js";
+import type { SshHost } from "./ssh.js";
+
+const argv = z
+  .array(
+    z.string({ error: "expected a string" }).refine((s) => !s.includes("\0"), { error: "contains a NUL byte" }),
+    {
+      error: "expected a command as an array of strings",
+    },
+  )
+  .min(1, { error: "expected a command" });
+
+const HOST_KEY =
+  /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$|^SHA256:[A-Za-z0-9+/]{43}$/;
+
+const hostSchema = closedObject({
+  name: z.string({ error: "expected a name" }).regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "expected a name of letters, digits, . _ -" }),
+  address: z
+    .string({ error: "expected an address" })
+    .regex(/^[A-Za-z0-9.:_-]{1,253}$/, { error: "expected an IP address or DNS name" })
+    .refine((a) => !a.startsWith("-"), { error: "must not start with -" }),
+  port: z
+    .int({ error: "expected a port number" })
+    .min(1, { error: "expected 1–65535" })
+    .max(65535, { error: "expected 1–65535" })
+    .optional(),
+  user: z.string({ error: "expected a user name" }).regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: "expected a POSIX user name" }),
+  host_key: z
+    .string({ error: "expected the pinned host key" })
+    .regex(HOST_KEY, { error: 'expected a public key line ("ssh-ed25519 AAAA…") or a fingerprint ("SHA256:…")' }),
+  path: z
+    .string({ error: "expected an absolute path" })
+    .regex(/^\/[A-Za-z0-9._/-]*$/, { error: "expected an absolute path of letters, digits, . _ - /" })
+    .refine((p) => !p.split("/").includes(".."), { error: "must not contain .." })
+    .refine((p) => p !== "/", { error: "must not be /" }),
+});
+
+const seconds = (max: number) =>
+  z
+    .number({ error: "expected seconds" })
+    .positive({ error: "expected seconds above 0" })
+    .max(max, { error: `expected at most ${max}` });
+
+const healthSchema = closedObject({
+  command: argv.optional(),
+  url: z.url({ error: "expected an http(s) URL" }).optional(),
+  timeout_seconds: seconds(600).optional(),
+  retries: z.int({ error: "expected a whole number" }).min(1).max(1000).optional(),
+  interval_seconds: seconds(600).optional(),
+}).refine((h) => (h.command === undefined) !== (h.url === undefined), { error: "expected exactly one of command or url" });
+
+const environmentSchema = closedObject({
+  public_key: z.string({ error: "expected the path of the release public key (minisign.pub)" }).min(1),
+  binary: z.string({ error: "expected a binary name" }).regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, { error: "expected a plain file name" }),
+  retain: z
+    .int({ error: "expected a whole number" })
+    .min(2, { error: "expected at least 2 (current and its predecessor)" })
+    .max(100)
+    .optional(),
+  start: argv,
+  stop: argv,
+  health: healthSchema,
+  lock_stale_seconds: seconds(7 * 24 * 3600).optional(),
+  hosts: z.array(hostSchema, { error: "expected [[hosts]] tables" }).min(1, { error: "expected at least one host" }),
+}).refine((e) => new Set(e.hosts.map((h) => h.name)).size === e.hosts.length, { error: "host names must be unique" });
+
+/** Schema of `[deploy]`: one table per environment that deploys. */
+export const deploySchema = closedObject({
+  test: environmentSchema.optional(),
+  production: environmentSchema.optional(),
+});
+
+/** A host of the inventory, with its deploy root. */
+export interface DeployHost extends SshHost {
+  readonly path: string;
+}
+
+/** How a host's service is checked after a switch. */
+export interface HealthCheck {
+  readonly command: readonly string[] | undefined;
+  readonly url: string | undefined;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly intervalMs: number;
+}
+
+/** One environment's inventory, defaults applied. */
+export interface Inventory {
+  readonly environment: "test" | "production";
+  /** Path of the pinned release public key (relative to the workspace). */
+  readonly publicKey: string;
+  readonly binary: string;
+  readonly retain: number;
+  readonly start: readonly string[];
+  readonly stop: readonly string[];
+  readonly health: HealthCheck;
+  readonly lockStaleMs: number;
+  readonly hosts: readonly DeployHost[];
+}
+
+/** The inventories that are configured. */
+export type DeployPolicy = Readonly<Partial<Record<"test" | "production", Inventory>>>;
+
+/** Applies defaults to `[deploy]`. */
+export function deployPolicyFrom(raw: z.output<typeof deploySchema> | undefined): DeployPolicy {
+  const out: Partial<Record<"test" | "production", Inventory>> = {};
+  for (const environment of ["test", "production"] as const) {
+    const table = raw?.[environment];
+    if (table === undefined) continue;
+    out[environment] = {
+      environment,
+      publicKey: table.public_key,
+      binary: table.binary,
+      retain: table.retain ?? 5,
+      start: table.start,
+      stop: table.stop,
+      health: {
+        command: table.health.command,
+        url: table.health.url,
+        timeoutMs: (table.health.timeout_seconds ?? 5) * 1000,
+        retries: table.health.retries ?? 10,
+        intervalMs: (table.health.interval_seconds ?? 1) * 1000,
+      },
+      lockStaleMs: (table.lock_stale_seconds ?? 3600) * 1000,
+      hosts: table.hosts.map((h) => ({
+        name: h.name,
+        address: h.address,
+        port: h.port ?? 22,
+        user: h.user,
+        hostKey: h.host_key,
+        path: h.path,
+      })),
+    };
+  }
+  return out;
+}
