@@ -10,6 +10,7 @@ import { ConfigError } from "../core/errors.js";
 import { type DeployPolicy, deployPolicyFrom, deploySchema } from "../deploy/inventory.js";
 import { type ApprovalPolicy, approvalPolicyFrom, approvalSchema } from "../gates/approval.js";
 import { type DeployWindow, deployWindowFrom, deployWindowSchema } from "../gates/deploy-window.js";
+import { type MonitorPolicy, monitorPolicyFrom, monitorPolicySchema } from "../gates/monitor.js";
 import { type PaperPolicy, paperPolicyFrom, paperPolicySchema } from "../paper/paper-policy.js";
 import { type PerfPolicy, perfPolicyFrom, perfPolicySchema } from "../perf/perf-policy.js";
 import { type AuditPolicy, auditPolicyFrom, auditPolicySchema } from "../supply-chain/audit.js";
@@ -47,6 +48,7 @@ export interface Policies {
   readonly deploy: DeployPolicy;
   readonly deployWindow: DeployWindow;
   readonly approval: ApprovalPolicy;
+  readonly monitor: MonitorPolicy;
 }
 
 /** The whole validated config. */
@@ -94,6 +96,7 @@ function configSchema(stepIds: readonly string[]) {
     deploy: deploySchema.optional(),
     deploy_window: deployWindowSchema.optional(),
     approval: approvalSchema.optional(),
+    monitor: monitorPolicySchema.optional(),
   });
 }
 
@@ -153,6 +156,7 @@ function defaults(stepIds: readonly string[], file: string | undefined, raw: Par
       deploy: deployPolicyFrom(raw.deploy),
       deployWindow: deployWindowFrom(raw.deploy_window),
       approval: approvalPolicyFrom(raw.approval),
+      monitor: monitorPolicyFrom(raw.monitor),
     },
   };
 }

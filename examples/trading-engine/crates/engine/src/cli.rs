@@ -2,6 +2,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use crate::decimal::Decimal;
 use crate::demo::DemoOptions;
@@ -18,6 +19,17 @@ Commands:
   paper [--qty DECIMAL]          Trade on the paper-trading protocol v1: harness
                                  messages on stdin, orders on stdout; DECIMAL is
                                  the order size in base units (default 0.001)
+  serve [--listen ADDR:PORT] [--listen-any] [--events-per-second N]
+        [--seed S] [--max-seconds N]
+                                 Run the engine on the simulated market at N
+                                 events per second (default 1000) and serve
+                                 Prometheus metrics over HTTP: GET /metrics
+                                 (text format 0.0.4) and GET /health. Listens
+                                 on 127.0.0.1:9100 by default (port 0 picks a
+                                 free port; the address is printed on stdout);
+                                 an address that is not loopback is refused
+                                 unless --listen-any is given. --max-seconds
+                                 stops the server after N seconds
   help                           Print this help
   version                        Print the version (also -V, --version)
 
@@ -25,7 +37,15 @@ Risk limits of demo are read from the environment (paper takes
 max_position and max_daily_loss from the harness's hello instead):
   MAX_POSITION_SIZE   maximum absolute position in lots
   MAX_DAILY_LOSS      maximum daily loss in ticks x lots
-  MAX_ORDER_QTY       maximum single order quantity in lots";
+  MAX_ORDER_QTY       maximum single order quantity in lots
+(serve reads them from the environment too).
+
+Test aids of serve (fault injection for the post-deploy monitor's tests;
+never use them in production):
+  --inject-latency-us N          busy-wait N microseconds in every event, so
+                                 the latency quantiles rise
+  --leak-bytes-per-second N      grow resident memory by N bytes per second
+  --error-every N                count every Nth event as an error";
 
 /// A parsed command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +60,8 @@ pub enum Command {
     Hotpath(HotpathOptions),
     /// Trade on the paper-trading protocol over stdin/stdout.
     Paper(PaperOptions),
+    /// Run the engine on the simulated market and serve metrics over HTTP.
+    Serve(ServeOptions),
 }
 
 /// Parameters of the `hotpath` command.
@@ -57,6 +79,57 @@ impl Default for HotpathOptions {
     }
 }
 
+/// Parameters of the `serve` command.
+///
+/// `inject_latency_us`, `leak_bytes_per_second` and `error_every` are test
+/// aids: they inject faults so the post-deploy monitor can be tested against
+/// the real binary. They are all off (0) by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Address of the HTTP listener (`--listen`, default `127.0.0.1:9100`).
+    pub listen: SocketAddr,
+    /// Allow an address that is not loopback (`--listen-any`).
+    pub listen_any: bool,
+    /// Simulated market events per second (`--events-per-second`, 1 to
+    /// 1 000 000, default 1000).
+    pub events_per_second: u64,
+    /// Seed of the market simulator (`--seed`, default 42).
+    pub seed: u64,
+    /// Stop after this many seconds (`--max-seconds`); `None` serves until
+    /// the process is killed.
+    pub max_seconds: Option<u64>,
+    /// Test aid: busy-wait this many microseconds in every event
+    /// (`--inject-latency-us`, at most 1 000 000).
+    pub inject_latency_us: u64,
+    /// Test aid: grow resident memory by this many bytes per second
+    /// (`--leak-bytes-per-second`).
+    pub leak_bytes_per_second: u64,
+    /// Test aid: count every Nth event as an error (`--error-every`; 0 is off).
+    pub error_every: u64,
+}
+
+impl ServeOptions {
+    /// Highest accepted `--events-per-second`.
+    pub const MAX_EVENTS_PER_SECOND: u64 = 1_000_000;
+    /// Highest accepted `--inject-latency-us` (one second).
+    pub const MAX_INJECT_LATENCY_US: u64 = 1_000_000;
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 9100)),
+            listen_any: false,
+            events_per_second: 1000,
+            seed: 42,
+            max_seconds: None,
+            inject_latency_us: 0,
+            leak_bytes_per_second: 0,
+            error_every: 0,
+        }
+    }
+}
+
 /// A command-line usage error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CliError {
@@ -68,6 +141,9 @@ pub enum CliError {
     UnknownOption(String),
     /// An option requires a value.
     MissingValue(&'static str),
+    /// `serve --listen` names an address that is not loopback and
+    /// `--listen-any` was not given.
+    NotLoopback(SocketAddr),
     /// An option value could not be parsed.
     InvalidValue {
         /// The option, e.g. `--events`.
@@ -84,6 +160,10 @@ impl fmt::Display for CliError {
             Self::UnknownCommand(c) => write!(f, "unknown command '{c}'"),
             Self::UnknownOption(o) => write!(f, "unknown option '{o}'"),
             Self::MissingValue(o) => write!(f, "option '{o}' requires a value"),
+            Self::NotLoopback(addr) => write!(
+                f,
+                "refusing to listen on {addr}: not a loopback address (add --listen-any to serve metrics to the network)"
+            ),
             Self::InvalidValue { option, value } => {
                 write!(f, "invalid value '{value}' for '{option}'")
             }
@@ -110,6 +190,7 @@ where
         "demo" => parse_demo(args).map(Command::Demo),
         "hotpath" => parse_hotpath(args).map(Command::Hotpath),
         "paper" => parse_paper(args).map(Command::Paper),
+        "serve" => parse_serve(args).map(Command::Serve),
         _ => Err(CliError::UnknownCommand(command)),
     }
 }
@@ -167,6 +248,57 @@ fn parse_paper(mut args: impl Iterator<Item = String>) -> Result<PaperOptions, C
             }
             _ => return Err(CliError::UnknownOption(arg)),
         }
+    }
+    Ok(options)
+}
+
+fn parse_serve(mut args: impl Iterator<Item = String>) -> Result<ServeOptions, CliError> {
+    let mut options = ServeOptions::default();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--listen" => options.listen = parse_value("--listen", args.next())?,
+            "--listen-any" => options.listen_any = true,
+            "--events-per-second" => {
+                options.events_per_second = parse_value("--events-per-second", args.next())?;
+            }
+            "--seed" => options.seed = parse_value("--seed", args.next())?,
+            "--max-seconds" => {
+                options.max_seconds = Some(parse_value("--max-seconds", args.next())?)
+            }
+            "--inject-latency-us" => {
+                options.inject_latency_us = parse_value("--inject-latency-us", args.next())?;
+            }
+            "--leak-bytes-per-second" => {
+                options.leak_bytes_per_second =
+                    parse_value("--leak-bytes-per-second", args.next())?;
+            }
+            "--error-every" => options.error_every = parse_value("--error-every", args.next())?,
+            _ => return Err(CliError::UnknownOption(arg)),
+        }
+    }
+    let out_of_range = |option: &'static str, value: u64| CliError::InvalidValue {
+        option,
+        value: value.to_string(),
+    };
+    if options.events_per_second == 0
+        || options.events_per_second > ServeOptions::MAX_EVENTS_PER_SECOND
+    {
+        return Err(out_of_range(
+            "--events-per-second",
+            options.events_per_second,
+        ));
+    }
+    if options.inject_latency_us > ServeOptions::MAX_INJECT_LATENCY_US {
+        return Err(out_of_range(
+            "--inject-latency-us",
+            options.inject_latency_us,
+        ));
+    }
+    if options.max_seconds == Some(0) {
+        return Err(out_of_range("--max-seconds", 0));
+    }
+    if !options.listen_any && !options.listen.ip().is_loopback() {
+        return Err(CliError::NotLoopback(options.listen));
     }
     Ok(options)
 }
@@ -296,6 +428,128 @@ mod tests {
             Err(CliError::UnknownOption(
                 "--max-orders-per-second".to_owned()
             ))
+        );
+    }
+
+    #[test]
+    fn serve_options() {
+        let defaults = ServeOptions::default();
+        assert_eq!(parse(&["serve"]), Ok(Command::Serve(defaults)));
+        assert_eq!(defaults.listen.to_string(), "127.0.0.1:9100");
+        assert_eq!(defaults.events_per_second, 1000);
+        assert_eq!(
+            (
+                defaults.inject_latency_us,
+                defaults.leak_bytes_per_second,
+                defaults.error_every
+            ),
+            (0, 0, 0),
+            "fault injection is off by default"
+        );
+        let expected = ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            events_per_second: 250,
+            seed: 7,
+            max_seconds: Some(30),
+            inject_latency_us: 300,
+            leak_bytes_per_second: 1_048_576,
+            error_every: 100,
+            ..defaults
+        };
+        assert_eq!(
+            parse(&[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--events-per-second",
+                "250",
+                "--seed",
+                "7",
+                "--max-seconds",
+                "30",
+                "--inject-latency-us",
+                "300",
+                "--leak-bytes-per-second",
+                "1048576",
+                "--error-every",
+                "100",
+            ]),
+            Ok(Command::Serve(expected))
+        );
+        assert_eq!(
+            parse(&["serve", "--listen", "[::1]:9100"]),
+            Ok(Command::Serve(ServeOptions {
+                listen: "[::1]:9100".parse().unwrap(),
+                ..defaults
+            }))
+        );
+        assert!(USAGE.contains("serve [--listen ADDR:PORT] [--listen-any]"));
+        for aid in [
+            "--inject-latency-us N",
+            "--leak-bytes-per-second N",
+            "--error-every N",
+        ] {
+            assert!(USAGE.contains(aid), "usage documents {aid}");
+        }
+    }
+
+    #[test]
+    fn serve_refuses_non_loopback_without_listen_any() {
+        let any: SocketAddr = "0.0.0.0:9100".parse().unwrap();
+        assert_eq!(
+            parse(&["serve", "--listen", "0.0.0.0:9100"]),
+            Err(CliError::NotLoopback(any))
+        );
+        assert!(CliError::NotLoopback(any)
+            .to_string()
+            .contains("--listen-any"));
+        assert_eq!(
+            parse(&["serve", "--listen-any", "--listen", "0.0.0.0:9100"]),
+            Ok(Command::Serve(ServeOptions {
+                listen: any,
+                listen_any: true,
+                ..ServeOptions::default()
+            }))
+        );
+    }
+
+    #[test]
+    fn serve_option_errors() {
+        assert_eq!(
+            parse(&["serve", "--listen"]),
+            Err(CliError::MissingValue("--listen"))
+        );
+        for bad in ["localhost:9100", "127.0.0.1", "127.0.0.1:70000", ""] {
+            assert_eq!(
+                parse(&["serve", "--listen", bad]),
+                Err(CliError::InvalidValue {
+                    option: "--listen",
+                    value: bad.to_owned()
+                })
+            );
+        }
+        for (option, bad) in [
+            ("--events-per-second", "0"),
+            ("--events-per-second", "1000001"),
+            ("--events-per-second", "fast"),
+            ("--inject-latency-us", "1000001"),
+            ("--inject-latency-us", "-1"),
+            ("--max-seconds", "0"),
+            ("--leak-bytes-per-second", "1.5"),
+            ("--error-every", "x"),
+        ] {
+            assert_eq!(
+                parse(&["serve", option, bad]),
+                Err(CliError::InvalidValue {
+                    option,
+                    value: bad.to_owned()
+                }),
+                "{option} {bad}"
+            );
+        }
+        assert_eq!(
+            parse(&["serve", "--events", "5"]),
+            Err(CliError::UnknownOption("--events".to_owned()))
         );
     }
 

@@ -5,15 +5,18 @@
 //! errors). New modes add a `Command` variant and a `run_*` function.
 //! `paper` maps its own errors to exit codes: 2 for a protocol error of the
 //! harness, 1 for input ending before `end` or an I/O error.
+//! `serve` runs until it is killed (or `--max-seconds` pass); it fails with
+//! 1 when it cannot listen or the engine cannot be configured.
 
 mod hotpath;
+mod serve;
 
 use std::error::Error;
 use std::io;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use engine::cli::{self, Command, HotpathOptions, USAGE};
+use engine::cli::{self, Command, HotpathOptions, ServeOptions, USAGE};
 use engine::demo::{self, DemoOptions};
 use engine::paper::{self, PaperOptions};
 use engine::risk::RiskLimits;
@@ -42,6 +45,7 @@ fn run(command: Command) -> Result<ExitCode, Box<dyn Error>> {
         Command::Demo(options) => run_demo(&options)?,
         Command::Hotpath(options) => run_hotpath(&options)?,
         Command::Paper(options) => return Ok(run_paper(&options)),
+        Command::Serve(options) => run_serve(&options)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -78,5 +82,15 @@ fn run_demo(options: &DemoOptions) -> Result<(), Box<dyn Error>> {
 fn run_hotpath(options: &HotpathOptions) -> Result<(), Box<dyn Error>> {
     let summary = hotpath::run_hotpath(options)?;
     println!("{summary}");
+    Ok(())
+}
+
+/// Serves metrics until killed; prints the bound address on stdout first, so
+/// a caller that passed port 0 learns the port.
+fn run_serve(options: &ServeOptions) -> Result<(), Box<dyn Error>> {
+    let limits = RiskLimits::from_env()?;
+    serve::run_serve(options, limits, |addr| {
+        println!("shriven-quant serve: listening on http://{addr}");
+    })?;
     Ok(())
 }
