@@ -101,17 +101,28 @@ try {
     if (decideChange(instructionChange(irA[t % 10] as number, irB[t % 10] as number), 5) === "regressed") irCaught++;
   }
 
-  // Wall time gets its own injection, sized on wall time: +10 % of the fastest run. The builds are
-  // measured in alternating runs, so a slow spell of the machine hits both alike.
-  const probeA: number[] = [];
-  const wallProbe: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    probeA.push(...wallRuns(base, 1));
-    wallProbe.push(...wallRuns(probe, 1));
+  // Wall time gets its own injection, sized on wall time to +10 % of the fastest run by bisection on the number of
+  // spins (their cost is far from linear: out-of-order execution hides part of it), in alternating runs.
+  const fastestApart = (copy: string, rounds: number): number => {
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      a.push(...wallRuns(base, 1));
+      b.push(...wallRuns(copy, 1));
+    }
+    return (100 * (Math.min(...b) - Math.min(...a))) / Math.min(...a);
+  };
+  let wallSpins = spins;
+  let [tooFew, tooMany] = [0, Number.POSITIVE_INFINITY];
+  let slowWall = copyWithSpin(wallSpins);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const apart = fastestApart(slowWall, 10);
+    if (Math.abs(apart - 10) <= 1.5) break;
+    if (apart < 10) tooFew = wallSpins;
+    else tooMany = wallSpins;
+    wallSpins = Number.isFinite(tooMany) ? Math.round((tooFew + tooMany) / 2) : wallSpins * 2;
+    slowWall = copyWithSpin(wallSpins);
   }
-  const perSpinNs = (Math.min(...wallProbe) - Math.min(...probeA)) / 200;
-  const wallSpins = Math.max(1, Math.round((0.1 * Math.min(...probeA)) / perSpinNs));
-  const slowWall = copyWithSpin(wallSpins);
   const wallA: number[] = [];
   const wallB: number[] = [];
   for (let r = 0; r < runs; r++) {
