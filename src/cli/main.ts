@@ -241,6 +241,8 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
         workspace: source,
         audit: config.policies.audit,
         env: io.env,
+        environment,
+        who: runIdentity(io.env).who,
         ...(values["advisory-db"] === undefined ? {} : { advisoryDb: resolve(io.cwd, values["advisory-db"]) }),
       }),
       signal: controller.signal,

@@ -80,6 +80,7 @@ export const SECRET_KEYS: Readonly<Record<EnvironmentName, readonly string[]>> =
     "TEST_BINANCE_API_SECRET",
     "SLACK_WEBHOOK_URL",
     "SSH_DEPLOY_KEY",
+    "RELEASE_SIGNING_KEY",
   ],
   production: [
     "PROD_ZERODHA_API_KEY",

@@ -1,3 +1,4 @@
+import type { ResolvedEnvironment } from "../config/env-profile.js";
 import type { Policies } from "../config/pipeline-config.js";
 import type { Command, ExecResult } from "./command.js";
 
@@ -81,12 +82,31 @@ export interface AdvisoryDatabaseHandle {
   readonly warning?: string;
 }
 
+/**
+ * What only a run on the host offers: the steps that talk to other machines
+ * (paper trading's engine process, deploys over SSH) run in the pipeline's own
+ * process, next to the workspace.
+ */
+export interface HostCapabilities {
+  /** The workspace, as a host path. */
+  readonly workspace: string;
+  readonly environment: ResolvedEnvironment;
+  /** A secret of the environment (env files or the process environment), by name. */
+  secret(name: string): string | undefined;
+  /** Who runs the stage (for the audit log and notifications). */
+  readonly who: string;
+  /** What steps hand to later steps of the same run (the release folder, the deploy outcome). */
+  readonly shared: Map<string, unknown>;
+}
+
 /** Resources a step may need that are not commands; each edge provides them its own way. */
 export interface StepServices {
   /** The advisory database: a cached clone on the host, Dagger's git API in the module. Rejects when none can be had. */
   advisoryDatabase(): Promise<AdvisoryDatabaseHandle>;
   /** Today's date (YYYY-MM-DD), for expiry dates. */
   today(): string;
+  /** Present on the host only (the CLI); steps that need it fail clearly elsewhere. */
+  readonly host?: HostCapabilities;
 }
 
 /** Options every step accepts from the pipeline config. */

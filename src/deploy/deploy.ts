@@ -139,6 +139,16 @@ for d in $(ls -1t); do
 done`;
 const EXISTS = `[ -f "$1/releases/$2/$3" ] && [ -f "$1/releases/$2/$3.minisig" ]`;
 
+/** Runs `argv` on `host` in its deploy root (with $SHRIVEN_CURRENT set), as the service commands run. */
+export function runInDeployRoot(
+  session: RemoteTransport,
+  host: DeployHost,
+  argv: readonly string[],
+  timeoutMs: number,
+): ReturnType<RemoteTransport["run"]> {
+  return session.run(host, SERVICE, [host.path, ...argv], { timeoutMs });
+}
+
 function versionOf(tagOrVersion: string): string {
   const version = tagOrVersion.replace(/^v/, "");
   if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version))

@@ -84,6 +84,7 @@ const environmentSchema = closedObject({
   start: argv,
   stop: argv,
   health: healthSchema,
+  smoke: argv.optional(),
   lock_stale_seconds: seconds(7 * 24 * 3600).optional(),
   hosts: z.array(hostSchema, { error: "expected [[hosts]] tables" }).min(1, { error: "expected at least one host" }),
 }).refine((e) => new Set(e.hosts.map((h) => h.name)).size === e.hosts.length, { error: "host names must be unique" });
@@ -118,6 +119,8 @@ export interface Inventory {
   readonly start: readonly string[];
   readonly stop: readonly string[];
   readonly health: HealthCheck;
+  /** Smoke tests run on each host after a staging deploy (in the deploy root); none when absent. */
+  readonly smoke: readonly string[] | undefined;
   readonly lockStaleMs: number;
   readonly hosts: readonly DeployHost[];
 }
@@ -145,6 +148,7 @@ export function deployPolicyFrom(raw: z.output<typeof deploySchema> | undefined)
         retries: table.health.retries ?? 10,
         intervalMs: (table.health.interval_seconds ?? 1) * 1000,
       },
+      smoke: table.smoke,
       lockStaleMs: (table.lock_stale_seconds ?? 3600) * 1000,
       hosts: table.hosts.map((h) => ({
         name: h.name,

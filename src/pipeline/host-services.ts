@@ -3,6 +3,7 @@
  * database from a local copy or a cached git clone, fetched once per run.
  */
 import { resolve } from "node:path";
+import type { ResolvedEnvironment } from "../config/env-profile.js";
 import type { AdvisoryDatabaseHandle, StepServices } from "../core/step.js";
 import { defaultCacheDir, fetchAdvisoryDatabase } from "../supply-chain/advisory-db-fetch.js";
 import type { AuditPolicy } from "../supply-chain/audit.js";
@@ -15,6 +16,9 @@ export interface HostServicesOptions {
   /** `--advisory-db DIR` from the command line; wins over the config. */
   readonly advisoryDb?: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The resolved environment and who runs the stage: with them, steps get the host capabilities. */
+  readonly environment?: ResolvedEnvironment;
+  readonly who?: string;
 }
 
 /** Services for a host run; the database is fetched at most once, when a step first asks. */
@@ -31,5 +35,16 @@ export function hostServices(options: HostServicesOptions): StepServices {
       return database;
     },
     today: () => new Date().toISOString().slice(0, 10),
+    ...(options.environment === undefined
+      ? {}
+      : {
+          host: {
+            workspace: options.workspace,
+            environment: options.environment,
+            secret: (name: string) => (options.environment as ResolvedEnvironment).secrets[name],
+            who: options.who ?? "unknown",
+            shared: new Map<string, unknown>(),
+          },
+        }),
   };
 }

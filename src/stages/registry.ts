@@ -1,8 +1,9 @@
 import { devStage } from "./dev.js";
 import type { Stage, StageName } from "./stage.js";
+import { stagingStage } from "./staging.js";
 
-/** The stages this version can run. Staging and production join as their steps land. */
-export const STAGES: Readonly<Partial<Record<StageName, Stage>>> = { dev: devStage };
+/** The stages this version can run. Production joins as its steps land. */
+export const STAGES: Readonly<Partial<Record<StageName, Stage>>> = { dev: devStage, staging: stagingStage };
 
 /** Every stage name of the pipeline document, available or not. */
 export const STAGE_NAMES: readonly StageName[] = ["dev", "staging", "production"];

@@ -120,7 +120,7 @@ describe("usage errors", () => {
       'unknown command "launch"; expected run, list, audit, licenses, perf, paper, release, publish, verify, prune-artifacts, deploy, rollback, audit-log or help',
     ],
     ["run without a stage", ["run"], "run needs a stage: dev, staging or production"],
-    ["an unknown stage", ["run", "qa"], 'unknown stage "qa"; expected one of: dev'],
+    ["an unknown stage", ["run", "qa"], 'unknown stage "qa"; expected one of: dev, staging'],
     ["a stage not available yet", ["run", "production"], "the production stage is not available in this version yet"],
     ["two stages", ["run", "dev", "staging"], "run takes one stage, got dev staging"],
     ["an unknown option", ["run", "dev", "--fast"], "Unknown option '--fast'"],
@@ -163,9 +163,13 @@ describe("help, version and list", () => {
     expect(run.code).toBe(0);
     const lines = run.stdout.split("\n");
     const ids = lines.filter((l) => l.startsWith("  ")).map((l) => l.trim().split(/\s+/)[0]);
-    expect(ids).toEqual(["fmt", "check", "audit", "licenses", "secrets", "test", "clippy", "perf-check"]);
+    expect(ids).toEqual([
+      ...["fmt", "check", "audit", "licenses", "secrets", "test", "clippy", "perf-check"],
+      ...["release-build", "integration-tests", "risk-validation", "benchmarks", "paper-trading", "deploy-test", "smoke-tests"],
+    ]);
     expect(run.stdout).toContain("dev (development environment)");
-    expect(run.stdout).toContain("staging: not available in this version yet");
+    expect(run.stdout).toContain("staging (test environment)");
+    expect(run.stdout).toContain("production: not available in this version yet");
     expect(run.stdout).toMatch(/fmt +Formatting: .*\[group 1, runs alongside 4 others\]/);
   });
 });
