@@ -375,6 +375,29 @@ path = "${root(host)}"
       expect(locked(beta)).toBe(false);
     }, 120_000);
 
+    it("keeps `retain` releases per host, never removing current or its predecessor", async () => {
+      for (const v of ["4.1.0", "4.2.0", "4.3.0"]) {
+        const outcome = await withSession(both(), (c) => deployRelease({ ...c, releaseDir: release(v) }));
+        expect(outcome.status).toBe("deployed");
+      }
+      for (const host of [alpha, beta]) {
+        const kept = readdirSync(join(root(host), "releases")).filter((d) => !d.startsWith("."));
+        // retain = 3: the three newest; 2.0.0 and older are pruned.
+        expect(kept.sort()).toEqual(["4.1.0", "4.2.0", "4.3.0"]);
+        expect(current(host)).toBe("releases/4.3.0");
+      }
+      // Back to 2.0.0 for the next test.
+      const back = await withSession(both(), (c) => deployRelease({ ...c, releaseDir: releases.get("2.0.0") as string }));
+      expect(back.status).toBe("deployed");
+      for (const host of [alpha, beta]) {
+        const kept = readdirSync(join(root(host), "releases")).filter((d) => !d.startsWith("."));
+        // 2.0.0 is current and 4.3.0 its predecessor: both kept, whatever their age.
+        expect(kept).toContain("2.0.0");
+        expect(kept).toContain("4.3.0");
+        expect(kept.length).toBeLessThanOrEqual(3);
+      }
+    }, 120_000);
+
     it("refuses a release not signed by the pinned key, and a rollback to a tampered or missing release", async () => {
       const other = loadSigningKey(randomBytes(32).toString("hex"), "other");
       await expect(
