@@ -130,10 +130,18 @@ export function keyIdHex(keyId: Buffer): string {
   return Buffer.from(keyId).reverse().toString("hex").toUpperCase();
 }
 
+/**
+ * The key id as minisign itself prints it (`%" PRIX64 "`): no leading zeros,
+ * so `0A1B…` is `A1B…`. Used where our files must match minisign's byte for byte.
+ */
+export function minisignKeyIdText(keyId: Buffer): string {
+  return keyIdHex(keyId).replace(/^0+(?=.)/, "");
+}
+
 /** The text of a minisign `.pub` file for `key`. */
 export function formatPublicKey(key: PublicKey): string {
   const bytes = Buffer.concat([SIG_ALG, key.keyId, key.publicKey]);
-  return `${UNTRUSTED_PREFIX}minisign public key ${keyIdHex(key.keyId)}\n${bytes.toString("base64")}\n`;
+  return `${UNTRUSTED_PREFIX}minisign public key ${minisignKeyIdText(key.keyId)}\n${bytes.toString("base64")}\n`;
 }
 
 /**

@@ -57,7 +57,10 @@ export class HostRunner implements Runner {
       },
       binary: true,
     };
-    const subprocess = execa(file, args, {
+    // Merged output must keep the order the program wrote in: two pipes read side by side do not (a test
+    // binary's "Running …" line on stderr can arrive after its results on stdout), one pipe does.
+    const [program, ...programArgs] = command.mergeOutput === true ? ["sh", "-c", 'exec "$@" 2>&1', "sh", file, ...args] : [file, ...args];
+    const subprocess = execa(program as string, programArgs, {
       cwd,
       env: { ...command.env, ...this.secretsFor(command) },
       extendEnv: true,

@@ -15,6 +15,7 @@ import {
   formatPublicKey,
   keyIdHex,
   loadSigningKey,
+  minisignKeyIdText,
   parsePublicKey,
   SignatureError,
   type SigningKey,
@@ -100,6 +101,13 @@ const MARKER_SEED = Buffer.from(Array.from({ length: 32 }, (_, i) => 0xa0 + i));
 const NOW = new Date("2026-01-02T03:04:05Z");
 
 describe("keyIdHex", () => {
+  it("prints minisign's way in .pub comments: no leading zeros, as its %PRIX64 does", () => {
+    const id = Buffer.from("627375f65d3e0e05", "hex");
+    expect(keyIdHex(id)).toBe("050E3E5DF6757362");
+    expect(minisignKeyIdText(id)).toBe("50E3E5DF6757362");
+    expect(minisignKeyIdText(Buffer.alloc(8))).toBe("0");
+  });
+
   it("prints the 8 bytes as minisign does: a little-endian number in upper-case hex", () => {
     // From a real `minisign -G`: key id bytes 09 10 a0 7b 65 67 58 12, printed as 125867657BA01009.
     expect(keyIdHex(Buffer.from("0910a07b65675812", "hex"))).toBe("125867657BA01009");
@@ -204,7 +212,7 @@ describe.skipIf(!HAS_MINISIGN)(`interop with the real minisign CLI${SKIP_REASON}
       "app.minisig",
     );
     expect(result).toEqual({ trustedComment: "trusted text", keyId: keyIdHex(publicKey.keyId), prehashed: true });
-    expect(pub).toContain(`minisign public key ${result.keyId}\n`);
+    expect(pub).toContain(`minisign public key ${minisignKeyIdText(publicKey.keyId)}\n`);
 
     expect(minisign(dir, "-S", "-s", "sec", "-m", "app").code).toBe(0);
     const byDefault = verifySignature(
@@ -312,7 +320,9 @@ describe.skipIf(!HAS_MINISIGN)(`interop with the real minisign CLI${SKIP_REASON}
     writeFileSync(join(dir, "app.minisig"), signFile(Buffer.from("x"), other, { trustedComment: "t" }));
     const theirs = minisign(dir, "-V", "-p", "pub", "-m", "app");
     expect(theirs.code).toBe(1);
-    expect(theirs.stderr).toContain(`is ${keyIdHex(other.keyId)}\nbut the key id in the public key is ${keyIdHex(expected.keyId)}`);
+    expect(theirs.stderr).toContain(
+      `is ${minisignKeyIdText(other.keyId)}\nbut the key id in the public key is ${minisignKeyIdText(expected.keyId)}`,
+    );
     expect(() => verifySignature(Buffer.from("x"), readFileSync(join(dir, "app.minisig"), "utf8"), expected, "app.minisig")).toThrow(
       `app.minisig: signed by key ${keyIdHex(other.keyId)}, expected key ${keyIdHex(expected.keyId)}`,
     );
