@@ -117,26 +117,34 @@ describe("wall-time gate on the example (real cargo bench, alternating rounds)",
     const [probeBase, probed] = (await interleaved([clean, probe], 4)) as [PerfMeasurement, PerfMeasurement];
     const perSpinNs = (fastest(probed) - fastest(probeBase)) / PROBE_SPINS;
     expect(perSpinNs).toBeGreaterThan(0);
-    const sized = async (percent: number, tolerance: number): Promise<string> => {
+    // The cost of a spin is far from linear in their number, and even steps with code layout (52 spins measured
+    // +7.4 %, 53 spins +14.7 % in one run): bisect, and when no count lands within the tolerance, take the
+    // closest one inside the accepted range.
+    const sized = async (percent: number, tolerance: number, accepted: readonly [number, number]): Promise<string> => {
       let spins = Math.max(1, Math.round(((percent / 100) * fastest(probeBase)) / perSpinNs));
       let [tooFew, tooMany] = [0, Number.POSITIVE_INFINITY];
-      const tried: string[] = [];
+      const tried: { spins: number; actual: number; copy: string }[] = [];
       for (let attempt = 0; attempt < 7; attempt++) {
         const copy = copyWithSpins(`slow${percent}`, spins);
         const [a, b] = (await interleaved([clean, copy], 4)) as [PerfMeasurement, PerfMeasurement];
         const actual = (fastest(b) / fastest(a) - 1) * 100;
-        tried.push(`${spins} spins: ${actual.toFixed(1)} %`);
+        tried.push({ spins, actual, copy });
         if (Math.abs(actual - percent) <= tolerance) return copy;
-        // Bisect: the cost of a spin is far from linear in their number.
         if (actual < percent) tooFew = spins;
         else tooMany = spins;
         spins = Number.isFinite(tooMany) ? Math.round((tooFew + tooMany) / 2) : spins * 2;
         if (spins === tooFew || spins === tooMany) break;
       }
-      throw new Error(`could not size a ${percent} % slowdown: ${tried.join("; ")}`);
+      const closest = tried
+        .filter((t) => t.actual >= accepted[0] && t.actual <= accepted[1])
+        .sort((x, y) => Math.abs(x.actual - percent) - Math.abs(y.actual - percent))[0];
+      if (closest !== undefined) return closest.copy;
+      throw new Error(
+        `could not size a ${percent} % slowdown: ${tried.map((t) => `${t.spins} spins: ${t.actual.toFixed(1)} %`).join("; ")}`,
+      );
     };
-    const slow10 = await sized(10, 1.5);
-    const slow2 = await sized(2, 0.7);
+    const slow10 = await sized(10, 1.5, [7, 14]);
+    const slow2 = await sized(2, 0.7, [0.5, 3.5]);
     [base, tenPercent, twoPercent] = (await interleaved([clean, slow10, slow2], ROUNDS)) as [
       PerfMeasurement,
       PerfMeasurement,
