@@ -9,7 +9,7 @@ import { appendAuditEntry } from "../audit/audit-log.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { readTextFile } from "../config/read-text-file.js";
 import { UsageError } from "../core/errors.js";
-import { type DeployOutcome, DeployRefused, deployRelease, renderOutcome, rollbackRelease } from "../deploy/deploy.js";
+import { type DeployOutcome, DeployRefused, deployAuditEntry, deployRelease, renderOutcome, rollbackRelease } from "../deploy/deploy.js";
 import type { Inventory } from "../deploy/inventory.js";
 import { SshError, SshSession } from "../deploy/ssh.js";
 import { notifySlack } from "../notify/slack.js";
@@ -76,18 +76,10 @@ async function run(
     await session?.close();
   }
   io.stdout.write(`${renderOutcome(outcome)}\n`);
-  appendAuditEntry(join(source, AUDIT_LOG), {
-    kind: outcome.action,
-    actor: identity.who,
-    data: {
-      environment: outcome.environment,
-      version: outcome.version,
-      status: outcome.status,
-      summary: outcome.summary,
-      hosts: outcome.hosts.map((h) => ({ host: h.host, result: h.result, previous: h.previous ?? null })),
-      ...(identity.runUrl === undefined ? {} : { run: identity.runUrl }),
-    },
-  });
+  appendAuditEntry(
+    join(source, AUDIT_LOG),
+    deployAuditEntry(outcome, identity.who, identity.runUrl === undefined ? {} : { run: identity.runUrl }),
+  );
   const webhookUrl = io.env.SLACK_WEBHOOK_URL;
   if (webhookUrl !== undefined && webhookUrl !== "") {
     const event =

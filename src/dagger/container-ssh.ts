@@ -30,7 +30,7 @@ import {
   knownHostsName,
   lastLines,
   type Pinned,
-  parsePin,
+  pinnedFor,
   pinsOf,
   REMOTE_SCRIPT_UNSURE,
   type RemoteResult,
@@ -180,19 +180,7 @@ export class ContainerSsh implements RemoteTransport {
   }
 
   private pinFor(host: SshHost): Pinned {
-    const pin = this.pinned.get(endpoint(host));
-    let fingerprint: string | undefined;
-    try {
-      fingerprint = parsePin(host).fingerprint;
-    } catch {
-      // Reported below as not pinned.
-    }
-    if (pin === undefined || pin.fingerprint !== fingerprint) {
-      throw new SshError(`${host.name} (${host.address}:${host.port}) was not pinned with this host key when this SSH session was opened`, {
-        host: host.name,
-      });
-    }
-    return pin;
+    return pinnedFor(this.pinned, host);
   }
 
   private failure(host: SshHost, pin: Pinned, text: string, what: string, unsure = ""): Promise<SshError> {

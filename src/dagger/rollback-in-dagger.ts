@@ -15,7 +15,7 @@ import type { Directory, Secret } from "@dagger.io/dagger";
 import { type AuditEntryInput, DEFAULT_AUDIT_LOG } from "../audit/audit-log.js";
 import { CONFIG_FILE_NAME } from "../config/pipeline-config.js";
 import { UsageError } from "../core/errors.js";
-import { type DeployOutcome, renderOutcome, rollbackRelease } from "../deploy/deploy.js";
+import { type DeployOutcome, deployAuditEntry, renderOutcome, rollbackRelease } from "../deploy/deploy.js";
 import { ContainerSsh } from "./container-ssh.js";
 import { loadConfig, workspaceEntries } from "./run-in-dagger.js";
 
@@ -88,16 +88,5 @@ function auditNote(): string {
 
 /** What the CLI appends to the audit log for a rollback, with the time it ended. */
 export function auditRecord(outcome: DeployOutcome, at: Date = new Date()): AuditEntryInput & { readonly at: string } {
-  return {
-    kind: "rollback",
-    actor: DAGGER_ACTOR,
-    at: at.toISOString(),
-    data: {
-      environment: outcome.environment,
-      version: outcome.version,
-      status: outcome.status,
-      summary: outcome.summary,
-      hosts: outcome.hosts.map((h) => ({ host: h.host, result: h.result, previous: h.previous ?? null })),
-    },
-  };
+  return { ...deployAuditEntry(outcome, DAGGER_ACTOR), kind: "rollback", at: at.toISOString() };
 }

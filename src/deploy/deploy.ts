@@ -69,6 +69,26 @@ export function renderOutcome(outcome: DeployOutcome): string {
   ].join("\n");
 }
 
+/** The audit-log entry of a deploy or rollback: who, what version, which hosts (with what they ran before), the result. */
+export function deployAuditEntry(
+  outcome: DeployOutcome,
+  actor: string,
+  extra: Readonly<Record<string, string>> = {},
+): { kind: "deploy" | "rollback"; actor: string; data: Record<string, string | readonly Record<string, string | null>[]> } {
+  return {
+    kind: outcome.action,
+    actor,
+    data: {
+      environment: outcome.environment,
+      version: outcome.version,
+      status: outcome.status,
+      summary: outcome.summary,
+      hosts: outcome.hosts.map((h) => ({ host: h.host, result: h.result, previous: h.previous ?? null })),
+      ...extra,
+    },
+  };
+}
+
 /** Options shared by deploy and rollback. */
 export interface DeployContext {
   readonly inventory: Inventory;

@@ -307,19 +307,7 @@ export class SshSession {
 
   private pinFor(host: SshHost): Pinned {
     if (this.closing !== undefined) throw new SshError(`${host.name}: the SSH session is closed`, { host: host.name });
-    const pin = this.pinned.get(endpoint(host));
-    let fingerprint: string | undefined;
-    try {
-      fingerprint = parsePin(host).fingerprint;
-    } catch {
-      // Reported below as not pinned.
-    }
-    if (pin === undefined || pin.fingerprint !== fingerprint) {
-      throw new SshError(`${host.name} (${host.address}:${host.port}) was not pinned with this host key when this SSH session was opened`, {
-        host: host.name,
-      });
-    }
-    return pin;
+    return pinnedFor(this.pinned, host);
   }
 
   /** Options every ssh and scp gets (scp passes them on to its ssh). */
@@ -464,6 +452,26 @@ function readdirSafe(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * The pin a session holds for `host`, which must be the same host with the same pinned key it was opened with.
+ * @throws SshError otherwise.
+ */
+export function pinnedFor(pinned: ReadonlyMap<string, Pinned>, host: SshHost): Pinned {
+  const pin = pinned.get(endpoint(host));
+  let fingerprint: string | undefined;
+  try {
+    fingerprint = parsePin(host).fingerprint;
+  } catch {
+    // Reported below as not pinned.
+  }
+  if (pin === undefined || pin.fingerprint !== fingerprint) {
+    throw new SshError(`${host.name} (${host.address}:${host.port}) was not pinned with this host key when this SSH session was opened`, {
+      host: host.name,
+    });
+  }
+  return pin;
 }
 
 /** Synchronous last resort when the process exits with sessions open. */

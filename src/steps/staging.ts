@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { appendAuditEntry } from "../audit/audit-log.js";
 import { readTextFile } from "../config/read-text-file.js";
 import type { HostCapabilities, Step, StepContext, StepOutcome } from "../core/step.js";
-import { type DeployOutcome, DeployRefused, deployRelease, rollbackRelease, runInDeployRoot } from "../deploy/deploy.js";
+import { type DeployOutcome, DeployRefused, deployAuditEntry, deployRelease, rollbackRelease, runInDeployRoot } from "../deploy/deploy.js";
 import type { Inventory } from "../deploy/inventory.js";
 import { SshError, SshSession } from "../deploy/ssh.js";
 import { MarketDataError } from "../market/types.js";
@@ -177,17 +177,7 @@ async function withSession<T>(host: HostCapabilities, inventory: Inventory, body
 }
 
 function record(host: HostCapabilities, outcome: DeployOutcome): void {
-  appendAuditEntry(join(host.workspace, AUDIT_LOG_PATH), {
-    kind: outcome.action,
-    actor: host.who,
-    data: {
-      environment: outcome.environment,
-      version: outcome.version,
-      status: outcome.status,
-      summary: outcome.summary,
-      hosts: outcome.hosts.map((h) => ({ host: h.host, result: h.result, previous: h.previous ?? null })),
-    },
-  });
+  appendAuditEntry(join(host.workspace, AUDIT_LOG_PATH), deployAuditEntry(outcome, host.who));
 }
 
 /** The signed release to the test hosts. */
