@@ -44,6 +44,7 @@ import {
 import { hostname } from "node:os";
 import { dirname } from "node:path";
 import { z } from "zod";
+import { readFailure } from "../config/read-text-file.js";
 import { closedObject, describeIssues } from "../config/zod-issues.js";
 import { keyIdHex, type PublicKey, type SigningKey } from "../release/minisign.js";
 
@@ -652,16 +653,7 @@ function readLog(file: string): Buffer {
 }
 
 function fsError(file: string, error: unknown, doing: string): AuditLogError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const reason =
-    code === "ENOENT"
-      ? "file not found"
-      : code === "EISDIR"
-        ? "is a directory, expected a file"
-        : code === "EACCES" || code === "EPERM"
-          ? `${doing}: permission denied`
-          : `${doing}: ${(error as Error).message}`;
-  return new AuditLogError(file, [reason]);
+  return new AuditLogError(file, [readFailure(error, doing)]);
 }
 
 /**

@@ -23,6 +23,7 @@ import { allStepIds } from "../stages/registry.js";
 import { checkReleaseTag } from "../supply-chain/release-tag.js";
 import { parseOptions, text } from "./args.js";
 import type { GateIo } from "./gate-commands.js";
+import { runIdentity } from "./run-identity.js";
 
 /** Environment variable holding the signing key (a production secret). */
 export const SIGNING_KEY_ENV = "RELEASE_SIGNING_KEY";
@@ -97,10 +98,7 @@ export async function releaseCommand(args: readonly string[], io: GateIo): Promi
     return 1;
   }
   const out = resolve(io.cwd, text(values.out) ?? join(source, DEFAULT_ARTIFACTS_DIR, `${verdict.version}-${commit.slice(0, 7)}`));
-  const runUrl =
-    io.env.GITHUB_RUN_ID !== undefined && io.env.GITHUB_REPOSITORY !== undefined
-      ? `${io.env.GITHUB_SERVER_URL ?? "https://github.com"}/${io.env.GITHUB_REPOSITORY}/actions/runs/${io.env.GITHUB_RUN_ID}`
-      : undefined;
+  const { runUrl } = runIdentity(io.env);
   const packaged = packageRelease({
     build,
     binaryPath: (path) => join(source, path),

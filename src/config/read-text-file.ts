@@ -13,16 +13,7 @@ export function readTextFile(path: string): string {
   try {
     bytes = readFileSync(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT"
-        ? "file not found"
-        : code === "EISDIR"
-          ? "is a directory, expected a file"
-          : code === "EACCES" || code === "EPERM"
-            ? "cannot read the file: permission denied"
-            : `cannot read the file: ${(error as Error).message}`;
-    throw new ConfigError(path, [reason]);
+    throw new ConfigError(path, [readFailure(error)]);
   }
   if (bytes.length > MAX_BYTES) throw new ConfigError(path, [`file is ${bytes.length} bytes; at most ${MAX_BYTES} expected`]);
   try {
@@ -30,4 +21,16 @@ export function readTextFile(path: string): string {
   } catch {
     throw new ConfigError(path, ["is not valid UTF-8 text"]);
   }
+}
+
+/**
+ * Why reading a file failed, in words: "file not found", "is a directory,
+ * expected a file", or `<doing>: permission denied` / `<doing>: <message>`.
+ */
+export function readFailure(error: unknown, doing = "cannot read the file"): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "file not found";
+  if (code === "EISDIR") return "is a directory, expected a file";
+  if (code === "EACCES" || code === "EPERM") return `${doing}: permission denied`;
+  return `${doing}: ${(error as Error).message}`;
 }

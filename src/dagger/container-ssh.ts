@@ -38,7 +38,7 @@ import {
   remoteCommand,
   SshError,
   type SshHost,
-  scannedHostKeys,
+  scannedKeysOf,
   scpRemoteOperand,
   sshClientOptions,
   sshFailure,
@@ -209,17 +209,7 @@ export class ContainerSsh implements RemoteTransport {
   private async scan(host: SshHost): Promise<{ key: string; fingerprint: string }[]> {
     const argv = ["ssh-keyscan", "-T", String(this.connectTimeoutSeconds), "-p", String(host.port), "--", host.address];
     const { outcome } = await this.exec(argv, { timeoutMs: (this.connectTimeoutSeconds + 5) * 1000 });
-    const keys = scannedHostKeys(outcome.stdout);
-    if (keys.length === 0) {
-      const why = outcome.timedOut ? "timed out" : lastLines(outcome.stderr.replace(/^#.*$/gm, "")) || "no SSH server answered";
-      throw new SshError(
-        `${host.name}: cannot read the host keys of ${host.address}:${host.port} to check the pinned fingerprint: ${why}`,
-        {
-          host: host.name,
-        },
-      );
-    }
-    return keys;
+    return scannedKeysOf(host, outcome);
   }
 
   /** Runs argv in the container, never from the cache; a non-zero exit is data. */

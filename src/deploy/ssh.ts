@@ -361,17 +361,7 @@ export class SshSession {
   private async scan(host: SshHost): Promise<{ key: string; fingerprint: string }[]> {
     const argv = ["-T", String(this.connectTimeoutSeconds), "-p", String(host.port), "--", host.address];
     const outcome = await this.spawn("ssh-keyscan", argv, { timeoutMs: (this.connectTimeoutSeconds + 5) * 1000 });
-    const keys = scannedHostKeys(outcome.stdout);
-    if (keys.length === 0) {
-      const why = outcome.timedOut ? "timed out" : lastLines(outcome.stderr.replace(/^#.*$/gm, "")) || "no SSH server answered";
-      throw new SshError(
-        `${host.name}: cannot read the host keys of ${host.address}:${host.port} to check the pinned fingerprint: ${why}`,
-        {
-          host: host.name,
-        },
-      );
-    }
-    return keys;
+    return scannedKeysOf(host, outcome);
   }
 
   /**
@@ -472,6 +462,22 @@ export function pinnedFor(pinned: ReadonlyMap<string, Pinned>, host: SshHost): P
     });
   }
   return pin;
+}
+
+/**
+ * The keys in `ssh-keyscan`'s output for `host`.
+ * @throws SshError saying why, when it read none.
+ */
+export function scannedKeysOf(
+  host: SshHost,
+  outcome: { readonly stdout: string; readonly stderr: string; readonly timedOut: boolean },
+): { key: string; fingerprint: string }[] {
+  const keys = scannedHostKeys(outcome.stdout);
+  if (keys.length > 0) return keys;
+  const why = outcome.timedOut ? "timed out" : lastLines(outcome.stderr.replace(/^#.*$/gm, "")) || "no SSH server answered";
+  throw new SshError(`${host.name}: cannot read the host keys of ${host.address}:${host.port} to check the pinned fingerprint: ${why}`, {
+    host: host.name,
+  });
 }
 
 /** Synchronous last resort when the process exits with sessions open. */

@@ -25,12 +25,12 @@
 import type { Dirent } from "node:fs";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Octokit, RequestError } from "octokit";
+import { type Octokit, RequestError } from "octokit";
 import { z } from "zod";
 import { type AuditEntry, appendAuditEntry, type LockOptions } from "../audit/audit-log.js";
 import { closedObject, describeIssues } from "../config/zod-issues.js";
 import { ConfigError } from "../core/errors.js";
-import { DEFAULT_GITHUB_API, GITHUB_API_VERSION } from "../release/github-release.js";
+import { DEFAULT_GITHUB_API, githubClient } from "../release/github-release.js";
 import { type PublicKey, parsePublicKey, SignatureError, type SigningKey, signFile, verifySignature } from "../release/minisign.js";
 import { Redactor } from "../report/redact.js";
 
@@ -258,8 +258,6 @@ const reviewSchema = z.object({
   user: z.object({ login: z.string().min(1) }).loose(),
 });
 
-const SILENT_LOG = { debug() {}, info() {}, warn() {}, error() {} };
-
 /**
  * Reads the deployment reviews of a workflow run (`GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals`):
  * `approved` reviews become approvals and `rejected` ones rejections, of `user.login`; pending ones are left out.
@@ -335,25 +333,7 @@ function checkGitHubOptions(options: GitHubApprovalsOptions): void {
 }
 
 function client(options: GitHubApprovalsOptions): Octokit {
-  const base = options.request?.fetch ?? globalThis.fetch;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_APPROVALS_TIMEOUT_MS;
-  const timedFetch: typeof fetch = (input, init) => {
-    const timeout = AbortSignal.timeout(timeoutMs);
-    return base(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
-  };
-  const octokit = new Octokit({
-    auth: options.token,
-    baseUrl: (options.baseUrl ?? DEFAULT_GITHUB_API).replace(/\/+$/, ""),
-    userAgent: "shriven-pipeline",
-    log: SILENT_LOG,
-    retry: { enabled: false },
-    throttle: { enabled: false },
-    request: { fetch: timedFetch, log: SILENT_LOG },
-  });
-  octokit.hook.before("request", (request) => {
-    request.headers["x-github-api-version"] = GITHUB_API_VERSION;
-  });
-  return octokit;
+  return githubClient({ ...options, timeoutMs: options.timeoutMs ?? DEFAULT_APPROVALS_TIMEOUT_MS });
 }
 
 function describeFailure(error: unknown, options: GitHubApprovalsOptions): string {

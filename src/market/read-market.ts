@@ -10,6 +10,7 @@ import { endianness } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { z } from "zod";
+import { readFailure } from "../config/read-text-file.js";
 import { parseBinanceCapture } from "./binance-capture.js";
 import { type CsvKind, parseBinanceCsv } from "./binance-csv.js";
 import { FAULT_KINDS } from "./faults.js";
@@ -84,16 +85,7 @@ async function readBytes(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === "ENOENT"
-        ? "file not found"
-        : code === "EISDIR"
-          ? "is a directory, expected a file"
-          : code === "EACCES" || code === "EPERM"
-            ? "cannot read the file: permission denied"
-            : `cannot read the file: ${(error as Error).message}`;
-    throw new MarketDataError(`${path}: ${reason}`);
+    throw new MarketDataError(`${path}: ${readFailure(error)}`);
   }
 }
 

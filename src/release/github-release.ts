@@ -298,10 +298,22 @@ async function describeLocal(file: ReleaseAssetFile): Promise<LocalAsset> {
 }
 
 function client(options: PublishReleaseOptions): Octokit {
+  return githubClient({ ...options, timeoutMs: options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
+}
+
+/**
+ * An Octokit for our calls: a time limit per request, the API version header,
+ * no logging, and no silent retries or throttling (a failed run is re-run whole).
+ */
+export function githubClient(options: {
+  readonly token: string;
+  readonly baseUrl?: string;
+  readonly timeoutMs: number;
+  readonly request?: { readonly fetch?: typeof fetch };
+}): Octokit {
   const base = options.request?.fetch ?? globalThis.fetch;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const timedFetch: typeof fetch = (input, init) => {
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = AbortSignal.timeout(options.timeoutMs);
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     return base(input, { ...init, signal });
   };
@@ -310,7 +322,6 @@ function client(options: PublishReleaseOptions): Octokit {
     baseUrl: (options.baseUrl ?? DEFAULT_GITHUB_API).replace(/\/+$/, ""),
     userAgent: "shriven-pipeline",
     log: SILENT_LOG,
-    // A failed run is re-run whole (it is idempotent); silent retries would only stretch the time limit.
     retry: { enabled: false },
     throttle: { enabled: false },
     request: { fetch: timedFetch, log: SILENT_LOG },
