@@ -53,6 +53,8 @@ describe.skipIf(!SSHD_AVAILABLE || !HAS_MARKET_CAPTURE)("staging stage end to en
 data = ["${CAPTURE}"]
 # The example's market maker loses money after Binance's 10 bps fees on this capture; the gate is shown failing in test/paper.
 require_profit = false
+# Round trips seen by the harness depend on the load of a shared 2-core CI machine, not on the code under test.
+observed_p99_limit_us = 1000000
 
 [deploy.test]
 public_key = "minisign.pub"

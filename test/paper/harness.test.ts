@@ -26,9 +26,15 @@ function quotes(count: number, stepNs = MS): TapeEvent[] {
   }));
 }
 
-async function replay(events: TapeEvent[], strategy: string, fault?: string, extra: { rssIntervalMs?: number } = {}) {
+async function replay(
+  events: TapeEvent[],
+  strategy: string,
+  fault?: string,
+  extra: { rssIntervalMs?: number; policy?: Parameters<typeof paperPolicyFrom>[0] } = {},
+) {
   const market = tape(events);
-  const policy = { ...paperPolicyFrom({ message_timeout_seconds: 2 }) };
+  const { policy: overrides, ...options } = extra;
+  const policy = paperPolicyFrom({ message_timeout_seconds: 2, ...overrides });
   const argv = [process.execPath, ENGINE, strategy, ...(fault === undefined ? [] : ["--fault", fault])];
   const run = await runPaperTrading({
     tape: market,
@@ -36,7 +42,7 @@ async function replay(events: TapeEvent[], strategy: string, fault?: string, ext
     policy,
     limits: LIMITS,
     tradingMode: "paper",
-    ...extra,
+    ...options,
   });
   const report = buildPaperReport({ run, tape: market, sources: ["synthetic"], policy, engineCommand: argv, limits: LIMITS });
   return { run, report };
@@ -46,7 +52,11 @@ const gate = (report: ReturnType<typeof buildPaperReport>, id: string) => report
 
 describe("paper trading harness (real engine processes)", () => {
   it("a market round trip: fills at the touch in simulated time, P&L and fees by hand", async () => {
-    const { run, report } = await replay(quotes(20), "round-trip");
+    // The scripted engine is a Node process: its timing on a loaded 2-core CI machine (JIT on the
+    // first message, GC) is not what this test checks, so its latency limits are out of the way.
+    const { run, report } = await replay(quotes(20), "round-trip", undefined, {
+      policy: { latency_p99_limit_us: 1e6, observed_p99_limit_us: 1e6 },
+    });
     // The buy is written in reply to message 1 (the quote at 0 ms) and reaches the exchange at
     // 0 + 5 ms, after the 5 ms quote (market data first on a tie): 0.5 at the ask 106.
     // The sell answers message 10 (the 9 ms quote), arrives at 14 ms: 0.5 at the bid 114.
@@ -66,7 +76,7 @@ describe("paper trading harness (real engine processes)", () => {
     // 20 quotes + 2 acks + 2 fills reached the engine, each answered.
     expect(run.messagesSent).toBe(24);
     expect(run.latency.messages).toBe(24);
-    expect(report.verdict).not.toBe("failed");
+    expect(report.gates.filter((g) => g.status === "failed")).toEqual([]);
     expect(gate(report, "profit")?.status).toBe("passed");
     expect(gate(report, "errors")?.status).toBe("passed");
     expect(report.orders.fillRatio).toBe(1);
