@@ -6,8 +6,11 @@
 #                                                                           hosts of shriven-pipeline.toml
 #                                                                           (secrets: SSH_DEPLOY_KEY,
 #                                                                           RELEASE_SIGNING_KEY, or --env-file)
-#   scripts/deploy/local-deploy.sh prod ...                                 not available yet: the production
-#                                                                           stage has not landed
+#   scripts/deploy/local-deploy.sh prod --tag vX.Y.Z [--source DIR] ...     a local rehearsal of production
+#                                                                           against the [deploy.production] hosts
+#                                                                           of shriven-pipeline.toml (local ones):
+#                                                                           TRADING_MODE is forced to paper, never
+#                                                                           live, and a banner says so
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 usage() { echo "usage: $0 dev|test|prod [--source DIR] [options of shriven-pipeline run]" >&2; exit 2; }
@@ -17,9 +20,6 @@ shift
 case "$target" in
   dev) exec node "$here/bin/shriven-pipeline.js" run dev "$@" ;;
   test) exec node "$here/bin/shriven-pipeline.js" run staging "$@" ;;
-  prod)
-    echo "$0: the production stage is not available in this version yet" >&2
-    exit 2
-    ;;
+  prod) exec node "$here/bin/shriven-pipeline.js" run production --local "$@" ;;
   *) usage ;;
 esac

@@ -52,7 +52,7 @@ import { keyIdHex, type PublicKey, type SigningKey } from "../release/minisign.j
 export const DEFAULT_AUDIT_LOG = ".shriven-pipeline/audit/audit.jsonl";
 
 /** What an entry records. `checkpoint` entries are written only by {@link pruneAuditLog}. */
-export const AUDIT_KINDS = ["deploy", "rollback", "stage", "benchmark", "approval", "checkpoint"] as const;
+export const AUDIT_KINDS = ["deploy", "rollback", "stage", "benchmark", "approval", "override", "checkpoint"] as const;
 
 /** One of {@link AUDIT_KINDS}. */
 export type AuditKind = (typeof AUDIT_KINDS)[number];

@@ -10,6 +10,8 @@ import { parseArgs } from "node:util";
 import { readEnvFiles, resolveEnvironment } from "../config/env-profile.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { ConfigError, UsageError } from "../core/errors.js";
+import type { Clock, RunInputs } from "../core/step.js";
+import { MIN_OVERRIDE_REASON_LENGTH } from "../gates/deploy-window.js";
 import { hostServices } from "../pipeline/host-services.js";
 import { checkOnly, runPipeline, stageByName } from "../pipeline/run-pipeline.js";
 import { toolVersion } from "../pipeline/version.js";
@@ -38,6 +40,8 @@ export interface CliIo {
   readonly cwd: string;
   /** Install a SIGINT/SIGTERM handler that cancels the run (the real CLI does). */
   readonly handleSignals: boolean;
+  /** The gates' clock (wait timer, deploy window, monitoring); the real one when absent. */
+  readonly clock?: Clock;
 }
 
 const USAGE = `Usage: shriven-pipeline <command> [options]
@@ -80,6 +84,11 @@ Options of run:
   --jobs N           Most steps at once within a group (default: one per CPU)
   --advisory-db DIR  A local copy of the RustSec advisory database
                      (default: a cached clone of github.com/rustsec/advisory-db)
+
+Options of run production:
+  --tag vX.Y.Z               The release tag (annotated, checked out, newer than every release)
+  --override-window REASON   Emergency: deploy while the market is open; the reason is audit-logged
+  --local                    A local rehearsal on local hosts: TRADING_MODE forced to paper, never live
 
   -h, --help         Show this help
   -v, --version      Show the version
@@ -154,10 +163,6 @@ function renderStageList(): string {
   const lines: string[] = [];
   for (const name of STAGE_NAMES) {
     const stage = STAGES[name];
-    if (stage === undefined) {
-      lines.push(`${name}: not available in this version yet`, "");
-      continue;
-    }
     lines.push(`${name} (${stage.environment} environment): ${stage.description}`);
     stage.groups.forEach((group, index) => {
       for (const step of group) {
@@ -186,6 +191,9 @@ function parseRunArgs(args: readonly string[]) {
         "advisory-db": { type: "string" },
         only: { type: "string" },
         jobs: { type: "string" },
+        tag: { type: "string" },
+        "override-window": { type: "string" },
+        local: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -206,6 +214,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     );
   }
   const stage = stageByName(positionals[0] as string);
+  const inputs = productionInputs(stage.name, values);
   const source = resolveSource(values.source, io.cwd);
   const jobs = values.jobs === undefined ? undefined : parseJobs(values.jobs);
   const only = values.only === undefined ? undefined : parseOnly(values.only);
@@ -215,7 +224,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     environment: stage.environment,
     envFiles: readEnvFiles((values["env-file"] ?? []).map((f) => resolve(io.cwd, f))),
     processEnv: io.env,
+    ...(inputs.localRehearsal === true ? { forcePaper: "--local (a local rehearsal)" } : {}),
   });
+  if (inputs.localRehearsal === true) io.stdout.write(LOCAL_BANNER);
   const reportDir = resolve(io.cwd, values["report-dir"] ?? join(source, "target", "shriven-pipeline", stage.name));
 
   const controller = new AbortController();
@@ -243,6 +254,9 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
         env: io.env,
         environment,
         who: runIdentity(io.env).who,
+        inputs,
+        ...(io.clock === undefined ? {} : { clock: io.clock }),
+        ...(runIdentity(io.env).runUrl === undefined ? {} : { runUrl: runIdentity(io.env).runUrl }),
         ...(values["advisory-db"] === undefined ? {} : { advisoryDb: resolve(io.cwd, values["advisory-db"]) }),
       }),
       signal: controller.signal,
@@ -252,6 +266,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     });
     progress.stop();
     io.stdout.write(`\n${renderConsoleSummary(report, files.json)}`);
+    if (inputs.localRehearsal === true) io.stdout.write(LOCAL_BANNER);
     return report.exitCode;
   } finally {
     progress.stop();
@@ -260,6 +275,40 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       process.off("SIGTERM", onSignal);
     }
   }
+}
+
+const LOCAL_BANNER = `
+################################################################################
+#  LOCAL REHEARSAL OF THE PRODUCTION STAGE — NOT FOR REAL TRADING               #
+#  TRADING_MODE is forced to paper for every step and every host it deploys to. #
+################################################################################
+
+`;
+
+/** The production-only options of \`run\`, refused for the other stages. */
+function productionInputs(
+  stage: string,
+  values: { tag?: string | undefined; "override-window"?: string | undefined; local?: boolean | undefined },
+): RunInputs {
+  const given = (["tag", "override-window", "local"] as const).filter((k) => values[k] !== undefined);
+  if (stage !== "production") {
+    if (given.length > 0) throw new UsageError(`--${given[0]} is an option of run production, not of run ${stage}`);
+    return {};
+  }
+  const tag = values.tag;
+  if (tag === undefined || tag.trim() === "") throw new UsageError("run production needs --tag vX.Y.Z (the release tag)");
+  if (!/^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(tag))
+    throw new UsageError(`--tag: expected a release tag such as v1.2.3, got ${JSON.stringify(tag)}`);
+  const override = values["override-window"];
+  if (override !== undefined && override.trim().length < MIN_OVERRIDE_REASON_LENGTH)
+    throw new UsageError(
+      `--override-window: the override needs its own reason, at least ${MIN_OVERRIDE_REASON_LENGTH} characters saying why the deploy cannot wait`,
+    );
+  return {
+    tag,
+    ...(override === undefined ? {} : { overrideWindow: override }),
+    ...(values.local === true ? { localRehearsal: true } : {}),
+  };
 }
 
 function resolveSource(given: string | undefined, cwd: string): string {

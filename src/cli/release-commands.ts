@@ -5,7 +5,7 @@
  * rule for build artifacts.
  */
 import { randomUUID } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { execa } from "execa";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
@@ -14,7 +14,7 @@ import { UsageError } from "../core/errors.js";
 import { publishRelease, ReleaseError } from "../release/github-release.js";
 import { loadSigningKey } from "../release/minisign.js";
 import { packageRelease } from "../release/package-release.js";
-import { buildRelease, ReleaseBuildError } from "../release/release-build.js";
+import { buildRelease, ReleaseBuildError, rustcToolchain } from "../release/release-build.js";
 import { DEFAULT_ARTIFACTS_DIR, planPrune, prune, RELEASED_FILE } from "../release/retention.js";
 import { verifyRelease } from "../release/verify-release.js";
 import { writeAtomic } from "../report/write-report.js";
@@ -38,16 +38,6 @@ function repositoryUrl(origin: string): string {
   const ssh = /^git@([^:]+):(.+?)(\.git)?$/.exec(origin);
   if (ssh !== null) return `https://${ssh[1]}/${ssh[2]}`;
   return origin.replace(/\.git$/, "");
-}
-
-async function rustcDigest(): Promise<{ ref: string; sha256: string }> {
-  const version = await execa("rustc", ["-V"], { reject: false });
-  const sysroot = await execa("rustc", ["--print", "sysroot"], { reject: false });
-  const binary = join(sysroot.stdout.trim(), "bin", "rustc");
-  const { createHash } = await import("node:crypto");
-  const sha256 = existsSync(binary) ? createHash("sha256").update(readFileSync(binary)).digest("hex") : "0".repeat(64);
-  const semver = /rustc (\S+)/.exec(version.stdout)?.[1] ?? "unknown";
-  return { ref: `pkg:generic/rustc@${semver}`, sha256 };
 }
 
 /** `release --tag vX.Y.Z [--source DIR] [--signing-key-file FILE] [--out DIR] [--report FILE]... [--publish]` */
@@ -87,11 +77,13 @@ export async function releaseCommand(args: readonly string[], io: GateIo): Promi
   const startedOn = new Date();
   const runner = new HostRunner({ workspace: source });
   let build: Awaited<ReturnType<typeof buildRelease>>;
+  let toolchainImage: Awaited<ReturnType<typeof rustcToolchain>>;
   try {
     io.stdout.write(
       `Building ${tag} (LTO ${policy.profile.lto}, ${policy.profile.codegenUnits} codegen unit(s), target CPU ${policy.profile.targetCpu})\n`,
     );
     build = await buildRelease((command) => runner.exec(command), policy.profile, { version: verdict.version, commit });
+    toolchainImage = await rustcToolchain((command) => runner.exec(command));
   } catch (error) {
     if (!(error instanceof ReleaseBuildError)) throw error;
     io.stdout.write(`❌ Release: ${error.message}\n`);
@@ -107,7 +99,7 @@ export async function releaseCommand(args: readonly string[], io: GateIo): Promi
     origin: {
       repository,
       ref: `refs/tags/${tag}`,
-      toolchainImage: await rustcDigest(),
+      toolchainImage,
       builderId:
         runUrl !== undefined
           ? `${io.env.GITHUB_SERVER_URL ?? "https://github.com"}/${io.env.GITHUB_REPOSITORY}/.github/workflows/production.yml`

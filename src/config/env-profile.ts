@@ -148,6 +148,11 @@ export interface ResolveEnvironmentInput {
   readonly envFiles?: readonly EnvFileText[];
   /** The process environment; its profile keys override the files. */
   readonly processEnv?: Readonly<Record<string, string | undefined>>;
+  /**
+   * A local rehearsal of production: TRADING_MODE is paper whatever the files and
+   * the environment say, and live is refused. The text says why (shown as the value's origin).
+   */
+  readonly forcePaper?: string;
 }
 
 const PROCESS_ENV = "process environment";
@@ -194,6 +199,10 @@ export function resolveEnvironment(input: ResolveEnvironmentInput): ResolvedEnvi
     if (value !== undefined && value !== "") secrets[key] = value;
   }
 
+  if (input.forcePaper !== undefined) {
+    values.TRADING_MODE = "paper";
+    origins.TRADING_MODE = `forced by ${input.forcePaper}`;
+  }
   const parsed = profileSchema.safeParse(values);
   const problems = parsed.success
     ? []
@@ -201,7 +210,7 @@ export function resolveEnvironment(input: ResolveEnvironmentInput): ResolvedEnvi
         const key = String(issue.path[0]);
         return `${key} = ${JSON.stringify(values[key])} (from ${origins[key]}): ${issue.message}`;
       });
-  if (parsed.success) problems.push(...policyProblems(environment, parsed.data, origins));
+  if (parsed.success) problems.push(...policyProblems(environment, parsed.data, origins, input.forcePaper !== undefined));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(`${environment} environment profile`, problems);
 
   const variables = Object.fromEntries(PROFILE_KEYS.map((k) => [k, values[k] as string])) as Record<ProfileKey, string>;
@@ -220,7 +229,7 @@ function unknownKeyReason(key: string, environment: EnvironmentName): string {
 }
 
 /** Rules across keys that keep a profile safe for its environment. */
-function policyProblems(environment: EnvironmentName, profile: Profile, origins: Record<string, string>): string[] {
+function policyProblems(environment: EnvironmentName, profile: Profile, origins: Record<string, string>, rehearsal: boolean): string[] {
   const problems: string[] = [];
   const at = (key: ProfileKey, value: unknown, rule: string): void => {
     problems.push(`${key} = ${JSON.stringify(String(value))} (from ${origins[key]}): ${rule}`);
@@ -228,7 +237,7 @@ function policyProblems(environment: EnvironmentName, profile: Profile, origins:
   if (profile.ENVIRONMENT !== environment) {
     at("ENVIRONMENT", profile.ENVIRONMENT, `this stage runs in the ${environment} environment`);
   }
-  if (environment === "production" && profile.TRADING_MODE !== "live") {
+  if (environment === "production" && !rehearsal && profile.TRADING_MODE !== "live") {
     at("TRADING_MODE", profile.TRADING_MODE, "the production profile trades live; expected live");
   }
   if (environment !== "production" && profile.TRADING_MODE !== "paper") {

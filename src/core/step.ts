@@ -97,6 +97,37 @@ export interface HostCapabilities {
   readonly who: string;
   /** What steps hand to later steps of the same run (the release folder, the deploy outcome). */
   readonly shared: Map<string, unknown>;
+  /** Time as the gates see it (wait timer, deploy window, monitoring); injectable so tests need not wait. */
+  readonly clock: Clock;
+  /** What the command line gave this run besides options of every stage. */
+  readonly inputs: RunInputs;
+  /** The CI system's variables (GITHUB_RUN_ID, GITHUB_REPOSITORY, GITHUB_REF, GITHUB_ACTOR, …); never secrets. */
+  readonly ci: Readonly<Record<string, string | undefined>>;
+  /** The CI run's page, when there is one (for the audit log, notifications and provenance). */
+  readonly runUrl?: string;
+}
+
+/** Wall-clock time and waiting. */
+export interface Clock {
+  /** Milliseconds since the Unix epoch. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+/** The real clock. */
+export const SYSTEM_CLOCK: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** Inputs of a production run (`run production --tag … [--override-window …] [--local]`). */
+export interface RunInputs {
+  /** The release tag, `vX.Y.Z`. */
+  readonly tag?: string;
+  /** The emergency override of the deploy window: its reason. */
+  readonly overrideWindow?: string;
+  /** A local rehearsal: TRADING_MODE forced to paper, on local hosts. */
+  readonly localRehearsal?: boolean;
 }
 
 /** Resources a step may need that are not commands; each edge provides them its own way. */

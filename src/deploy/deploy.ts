@@ -104,6 +104,8 @@ export interface DeployContext {
   readonly now?: () => Date;
   /** Told the holder of each lock broken with `breakLock`, so it can be reported. */
   readonly onLockBroken?: (host: string, holder: string) => void;
+  /** Variables of the service's start, stop and health commands (the profile's TRADING_MODE in a stage run). */
+  readonly serviceEnv?: ServiceEnv;
   /** Test hook: runs after the upload to a host, before its checksums are checked there. */
   readonly afterUpload?: (host: DeployHost, partialDir: string) => Promise<void>;
 }
@@ -147,7 +149,20 @@ const SERVICE = `
 root="$1"; shift
 cd "$root" || exit 40
 SHRIVEN_CURRENT="$root/current"; export SHRIVEN_CURRENT
+while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do export "$1" || exit 41; shift; done
+shift
 exec "$@"`;
+
+/** Variables the service commands get (such as TRADING_MODE); names are checked, values passed as they are. */
+export type ServiceEnv = Readonly<Record<string, string>>;
+
+function serviceArgs(host: DeployHost, argv: readonly string[], env: ServiceEnv = {}): string[] {
+  const assignments = Object.entries(env).map(([name, value]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new DeployRefused(`${JSON.stringify(name)} is not an environment variable name`);
+    return `${name}=${value}`;
+  });
+  return [host.path, ...assignments, "--", ...argv];
+}
 const RETAIN = `
 cd "$1/releases" || exit 0
 keep="$2"; cur="$3"; prev="$4"; n=0
@@ -159,14 +174,15 @@ for d in $(ls -1t); do
 done`;
 const EXISTS = `[ -f "$1/releases/$2/$3" ] && [ -f "$1/releases/$2/$3.minisig" ]`;
 
-/** Runs `argv` on `host` in its deploy root (with $SHRIVEN_CURRENT set), as the service commands run. */
+/** Runs `argv` on `host` in its deploy root (with $SHRIVEN_CURRENT and `env` set), as the service commands run. */
 export function runInDeployRoot(
   session: RemoteTransport,
   host: DeployHost,
   argv: readonly string[],
   timeoutMs: number,
+  env?: ServiceEnv,
 ): ReturnType<RemoteTransport["run"]> {
-  return session.run(host, SERVICE, [host.path, ...argv], { timeoutMs });
+  return session.run(host, SERVICE, serviceArgs(host, argv, env), { timeoutMs });
 }
 
 function versionOf(tagOrVersion: string): string {
@@ -225,8 +241,8 @@ async function releaseLocks(context: DeployContext, hosts: readonly DeployHost[]
 
 async function restart(context: DeployContext, host: DeployHost): Promise<string | undefined> {
   const { inventory, session } = context;
-  await session.run(host, SERVICE, [host.path, ...inventory.stop], { timeoutMs: 60_000 });
-  const started = await session.run(host, SERVICE, [host.path, ...inventory.start], { timeoutMs: 60_000 });
+  await session.run(host, SERVICE, serviceArgs(host, inventory.stop, context.serviceEnv), { timeoutMs: 60_000 });
+  const started = await session.run(host, SERVICE, serviceArgs(host, inventory.start, context.serviceEnv), { timeoutMs: 60_000 });
   return started.exitCode === 0 ? undefined : `start failed (exit ${started.exitCode}): ${started.stderr.trim().split("\n").at(-1) ?? ""}`;
 }
 
@@ -237,7 +253,9 @@ async function healthCheck(context: DeployContext, host: DeployHost, health: Hea
   for (let attempt = 1; attempt <= health.retries; attempt++) {
     if (context.signal?.aborted) return "cancelled";
     if (health.command !== undefined) {
-      const result = await context.session.run(host, SERVICE, [host.path, ...health.command], { timeoutMs: health.timeoutMs });
+      const result = await context.session.run(host, SERVICE, serviceArgs(host, health.command, context.serviceEnv), {
+        timeoutMs: health.timeoutMs,
+      });
       if (result.exitCode === 0) return undefined;
       last = result.timedOut
         ? `timed out after ${health.timeoutMs / 1000} s`

@@ -32,9 +32,11 @@
  * metrics_url = "http://10.0.0.9:9200/metrics"
  * ```
  */
+
 import { z } from "zod";
 import { closedObject, describeIssues } from "../config/zod-issues.js";
 import { ConfigError } from "../core/errors.js";
+import { type Clock, SYSTEM_CLOCK } from "../core/step.js";
 
 // ---------------------------------------------------------------------------
 // Prometheus text format
@@ -628,17 +630,7 @@ export function evaluate(samples: readonly MetricSample[], previous: PollHistory
 // Monitoring hosts
 
 /** Time as the monitor sees it; injectable so tests run 30 minutes in milliseconds. */
-export interface MonitorClock {
-  /** Milliseconds (any epoch). */
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-/** The real clock. */
-export const SYSTEM_CLOCK: MonitorClock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+export type MonitorClock = Clock;
 
 /** A poll of a host that was not ok. */
 export interface HostFinding {

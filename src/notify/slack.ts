@@ -48,8 +48,17 @@ export interface RolledBackEvent extends EventCommon {
   readonly reason: string;
 }
 
+/** Post-deploy monitoring saw warnings (no rollback). */
+export interface MonitorWarningEvent extends EventCommon {
+  readonly kind: "monitor-warning";
+  readonly environment: string;
+  readonly version: string;
+  /** One line per finding; long lists are cut. */
+  readonly findings: readonly string[];
+}
+
 /** What {@link notifySlack} can announce. */
-export type SlackEvent = StageEvent | DeployedEvent | RolledBackEvent;
+export type SlackEvent = StageEvent | DeployedEvent | RolledBackEvent | MonitorWarningEvent;
 
 /** Block Kit blocks, as `@slack/webhook` types them. */
 export type SlackBlocks = NonNullable<IncomingWebhookSendArguments["blocks"]>;
@@ -329,6 +338,16 @@ export function slackMessage(event: SlackEvent): SlackMessage {
       fields.push(["Environment", event.environment], ["From", event.from], ["To", event.to]);
       if (event.who !== undefined) fields.push(["By", event.who]);
       detail = `*Reason:* ${escapeMrkdwn(event.reason)}`;
+      break;
+    }
+    case "monitor-warning": {
+      title = `:warning: Monitoring warnings on ${event.environment}: ${event.version}`;
+      fallback = `Monitoring warnings on ${event.environment} after deploying ${event.version}: ${event.findings.length} finding${event.findings.length === 1 ? "" : "s"}`;
+      fields.push(["Environment", event.environment], ["Version", event.version], ["Findings", String(event.findings.length)]);
+      if (event.who !== undefined) fields.push(["By", event.who]);
+      const shown = event.findings.slice(0, SUMMARY_LINES_MAX).map((line) => `• ${escapeMrkdwn(line)}`);
+      if (event.findings.length > SUMMARY_LINES_MAX) shown.push(`_and ${event.findings.length - SUMMARY_LINES_MAX} more_`);
+      if (shown.length > 0) detail = shown.join("\n");
       break;
     }
     default: {

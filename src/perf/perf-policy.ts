@@ -33,6 +33,18 @@ export const perfPolicySchema = closedObject({
     .regex(/^[A-Za-z0-9._-]+$/, { error: "expected a name of letters, digits, . _ -" })
     .optional(),
   thresholds: closedObject({ dev: percent.optional(), staging: percent.optional(), production: percent.optional() }).optional(),
+  alloc_command: argv
+    .refine((a) => a.reduce((n, arg) => n + arg.split("{iterations}").length - 1, 0) === 1, {
+      error: "expected {iterations} exactly once (the gate runs the command at N and at 2N iterations)",
+    })
+    .optional(),
+  alloc_iterations: z
+    .int({ error: "expected a whole number" })
+    .min(100, { error: "expected at least 100" })
+    .max(100_000_000, { error: "expected at most 100000000" })
+    .optional(),
+  memory_command: argv.optional(),
+  memory_timeout_seconds: z.number({ error: "expected seconds" }).positive({ error: "expected seconds above 0" }).max(3600).optional(),
   latency_limits_ns: z
     .record(z.string(), z.number({ error: "expected nanoseconds" }).positive({ error: "expected nanoseconds above 0" }), {
       error: "expected a table of benchmark = nanoseconds",
@@ -60,6 +72,14 @@ export interface PerfPolicy {
   readonly baseline: string;
   /** Regression thresholds in percent: dev warns, staging and production fail. */
   readonly thresholds: { readonly dev: number; readonly staging: number; readonly production: number };
+  /** The hot path at `{iterations}` iterations, run under the allocation counter at N and 2N (production). */
+  readonly allocCommand: readonly string[] | undefined;
+  /** N of the allocation gate. */
+  readonly allocIterations: number;
+  /** A run of the engine whose RSS is sampled for growth (production); it must exit by itself. */
+  readonly memoryCommand: readonly string[] | undefined;
+  /** Time limit of the memory command. */
+  readonly memoryTimeoutMs: number;
   /** p99 limits by benchmark id, in ns (order latency < 100 µs, risk check < 50 µs). */
   readonly latencyLimitsNs: Readonly<Record<string, number>>;
 }
@@ -76,6 +96,10 @@ export function perfPolicyFrom(raw: z.output<typeof perfPolicySchema> | undefine
     baselineDir: raw?.baseline_dir ?? ".shriven-pipeline/baselines",
     baseline: raw?.baseline ?? "main",
     thresholds: { dev: raw?.thresholds?.dev ?? 5, staging: raw?.thresholds?.staging ?? 10, production: raw?.thresholds?.production ?? 5 },
+    allocCommand: raw?.alloc_command,
+    allocIterations: raw?.alloc_iterations ?? 20_000,
+    memoryCommand: raw?.memory_command,
+    memoryTimeoutMs: (raw?.memory_timeout_seconds ?? 120) * 1000,
     latencyLimitsNs: raw?.latency_limits_ns ?? { order_handling: 100_000, risk_check: 50_000 },
   };
 }

@@ -4,7 +4,7 @@
  */
 import { resolve } from "node:path";
 import type { ResolvedEnvironment } from "../config/env-profile.js";
-import type { AdvisoryDatabaseHandle, StepServices } from "../core/step.js";
+import { type AdvisoryDatabaseHandle, type Clock, type RunInputs, type StepServices, SYSTEM_CLOCK } from "../core/step.js";
 import { defaultCacheDir, fetchAdvisoryDatabase } from "../supply-chain/advisory-db-fetch.js";
 import type { AuditPolicy } from "../supply-chain/audit.js";
 
@@ -19,7 +19,28 @@ export interface HostServicesOptions {
   /** The resolved environment and who runs the stage: with them, steps get the host capabilities. */
   readonly environment?: ResolvedEnvironment;
   readonly who?: string;
+  /** The real clock when absent. */
+  readonly clock?: Clock;
+  /** `--tag`, `--override-window`, `--local` of a production run. */
+  readonly inputs?: RunInputs;
+  /** The run's page in CI. */
+  readonly runUrl?: string;
 }
+
+/** The CI variables steps may read (never secrets). */
+const CI_VARIABLES = [
+  "CI",
+  "GITHUB_ACTIONS",
+  "GITHUB_ACTOR",
+  "GITHUB_TRIGGERING_ACTOR",
+  "GITHUB_REF",
+  "GITHUB_REF_TYPE",
+  "GITHUB_REF_NAME",
+  "GITHUB_REPOSITORY",
+  "GITHUB_RUN_ID",
+  "GITHUB_SERVER_URL",
+  "GITHUB_WORKFLOW_REF",
+] as const;
 
 /** Services for a host run; the database is fetched at most once, when a step first asks. */
 export function hostServices(options: HostServicesOptions): StepServices {
@@ -44,6 +65,10 @@ export function hostServices(options: HostServicesOptions): StepServices {
             secret: (name: string) => (options.environment as ResolvedEnvironment).secrets[name],
             who: options.who ?? "unknown",
             shared: new Map<string, unknown>(),
+            clock: options.clock ?? SYSTEM_CLOCK,
+            inputs: options.inputs ?? {},
+            ci: Object.fromEntries(CI_VARIABLES.map((name) => [name, options.env[name]])),
+            ...(options.runUrl === undefined ? {} : { runUrl: options.runUrl }),
           },
         }),
   };

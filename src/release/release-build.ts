@@ -6,6 +6,8 @@
  * build cache, named `<bin>-<version>-<target triple>`, with its SHA-256.
  * Runs through a step's runner, so the same build runs on the host and in Dagger.
  */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { posix } from "node:path";
 import { z } from "zod";
 import type { CacheMount, Command, ExecResult } from "../core/command.js";
@@ -204,4 +206,28 @@ export async function buildRelease(
       debug: false,
     },
   };
+}
+
+/**
+ * The toolchain a release is built with, for its provenance: `pkg:generic/rustc@<version>` and the SHA-256 of
+ * the rustc binary that `run` finds (`rustc --print sysroot`), read from the host.
+ * @throws ReleaseBuildError when rustc does not answer or its binary cannot be read.
+ */
+export async function rustcToolchain(run: (command: Command) => Promise<ExecResult>): Promise<{ ref: string; sha256: string }> {
+  const version = await run({ argv: ["rustc", "-V"] });
+  const sysroot = await run({ argv: ["rustc", "--print", "sysroot"] });
+  const semver = /^rustc (\S+)/.exec(version.stdout)?.[1];
+  if (version.exitCode !== 0 || sysroot.exitCode !== 0 || semver === undefined)
+    throw new ReleaseBuildError(`rustc -V did not answer (exit ${version.exitCode}): the release's provenance records its toolchain`);
+  const binary = posix.join(sysroot.stdout.trim(), "bin", "rustc");
+  try {
+    return {
+      ref: `pkg:generic/rustc@${semver}`,
+      sha256: createHash("sha256")
+        .update(await readFile(binary))
+        .digest("hex"),
+    };
+  } catch (error) {
+    throw new ReleaseBuildError(`cannot read ${binary} for the provenance's toolchain digest: ${(error as Error).message}`);
+  }
 }

@@ -1,9 +1,10 @@
 import { devStage } from "./dev.js";
+import { productionStage } from "./production.js";
 import type { Stage, StageName } from "./stage.js";
 import { stagingStage } from "./staging.js";
 
-/** The stages this version can run. Production joins as its steps land. */
-export const STAGES: Readonly<Partial<Record<StageName, Stage>>> = { dev: devStage, staging: stagingStage };
+/** The stages this version can run. */
+export const STAGES: Readonly<Record<StageName, Stage>> = { dev: devStage, staging: stagingStage, production: productionStage };
 
 /** Every stage name of the pipeline document, available or not. */
 export const STAGE_NAMES: readonly StageName[] = ["dev", "staging", "production"];

@@ -141,7 +141,7 @@ describe("appending", () => {
     expect(bad).toThrow(
       [
         `${file}:`,
-        '  kind: "checkpoint" cannot be appended; expected one of deploy, rollback, stage, benchmark, approval',
+        '  kind: "checkpoint" cannot be appended; expected one of deploy, rollback, stage, benchmark, approval, override',
         "  actor: must not be empty",
         "  data.a: undefined is not JSON (leave the key out, or use null)",
         "  data.b: NaN is not a JSON number",
@@ -346,7 +346,7 @@ describe("verifying names the line of each tampering", () => {
     ]);
     writeLines(file, handmade([{}, { kind: "hack" }, {}]));
     expect(problems(file)).toEqual([
-      { line: 2, problem: 'kind: unknown kind "hack"; expected one of deploy, rollback, stage, benchmark, approval, checkpoint' },
+      { line: 2, problem: 'kind: unknown kind "hack"; expected one of deploy, rollback, stage, benchmark, approval, override, checkpoint' },
     ]);
     writeLines(
       file,

@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/core/errors.js";
+import { SYSTEM_CLOCK } from "../../src/core/step.js";
 import {
   DEFAULT_MONITOR_THRESHOLDS,
   evaluate,
@@ -25,7 +26,6 @@ import {
   monitorPolicyFrom,
   parseMonitorPolicy,
   parsePrometheusText,
-  SYSTEM_CLOCK,
 } from "../../src/gates/monitor.js";
 import { copyExample } from "../helpers/example.js";
 import { tempDir } from "../helpers/temp.js";

@@ -110,6 +110,37 @@ describe("configuration errors stop the run before any step", () => {
   });
 });
 
+describe("production refuses any profile but a live production one, before any step", () => {
+  it.each([
+    [
+      "the test profile",
+      { "test.env": "ENVIRONMENT=test\nTRADING_MODE=paper\n" },
+      {},
+      ['ENVIRONMENT = "test"', "this stage runs in the production environment"],
+    ],
+    [
+      "paper trading",
+      { "prod.env": "TRADING_MODE=paper\n" },
+      {},
+      ['TRADING_MODE = "paper"', "the production profile trades live; expected live"],
+    ],
+    ["paper trading from the process environment", {}, { TRADING_MODE: "paper" }, ['TRADING_MODE = "paper" (from process environment)']],
+    ["a test secret", { "prod.env": "TEST_BINANCE_API_KEY=hunter2\n" }, {}, ["TEST_BINANCE_API_KEY: is a test secret"]],
+  ] as const)("%s", async (_, files, env, expected) => {
+    const source = tempFiles({ "Cargo.toml": "[workspace]\n", ...files });
+    const envFiles = Object.keys(files).flatMap((f) => ["--env-file", f]);
+    const run = await runCli(["run", "production", "--tag", "v1.2.3", "--source", source, ...envFiles], {
+      cwd: source,
+      env: { CI: "true", ...env },
+    });
+    expect(run.code).toBe(2);
+    for (const text of expected) expect(run.stderr).toContain(text);
+    expect(run.stderr).toContain("No step was run.");
+    expect(run.stderr).not.toContain("hunter2");
+    expect(existsSync(join(source, "target"))).toBe(false);
+  });
+});
+
 describe("usage errors", () => {
   const source = () => tempFiles({ "Cargo.toml": "[workspace]\n" });
   it.each([
@@ -120,8 +151,32 @@ describe("usage errors", () => {
       'unknown command "launch"; expected run, list, audit, licenses, perf, paper, release, publish, verify, prune-artifacts, deploy, rollback, audit-log or help',
     ],
     ["run without a stage", ["run"], "run needs a stage: dev, staging or production"],
-    ["an unknown stage", ["run", "qa"], 'unknown stage "qa"; expected one of: dev, staging'],
-    ["a stage not available yet", ["run", "production"], "the production stage is not available in this version yet"],
+    ["an unknown stage", ["run", "qa"], 'unknown stage "qa"; expected one of: dev, staging, production'],
+    ["an inherited property as a stage", ["run", "constructor"], 'unknown stage "constructor"'],
+    ["production without a tag", ["run", "production"], "run production needs --tag vX.Y.Z (the release tag)"],
+    ["production with an empty tag", ["run", "production", "--tag", " "], "run production needs --tag vX.Y.Z"],
+    [
+      "production with a tag that is not a version",
+      ["run", "production", "--tag", "latest"],
+      '--tag: expected a release tag such as v1.2.3, got "latest"',
+    ],
+    [
+      "production with a tag and a newline",
+      ["run", "production", "--tag", "v1.2.3\nv9.9.9"],
+      "--tag: expected a release tag such as v1.2.3",
+    ],
+    [
+      "production with a short override reason",
+      ["run", "production", "--tag", "v1.2.3", "--override-window", "now"],
+      "--override-window: the override needs its own reason, at least 10 characters",
+    ],
+    ["--tag on dev", ["run", "dev", "--tag", "v1.2.3"], "--tag is an option of run production, not of run dev"],
+    ["--local on staging", ["run", "staging", "--local"], "--local is an option of run production, not of run staging"],
+    [
+      "--override-window on dev",
+      ["run", "dev", "--override-window", "a long enough reason"],
+      "--override-window is an option of run production",
+    ],
     ["two stages", ["run", "dev", "staging"], "run takes one stage, got dev staging"],
     ["an unknown option", ["run", "dev", "--fast"], "Unknown option '--fast'"],
     ["--jobs 0", ["run", "dev", "--jobs", "0"], '--jobs: expected a whole number from 1 to 64, got "0"'],
@@ -166,10 +221,13 @@ describe("help, version and list", () => {
     expect(ids).toEqual([
       ...["fmt", "check", "audit", "licenses", "secrets", "test", "clippy", "perf-check"],
       ...["release-build", "integration-tests", "risk-validation", "benchmarks", "paper-trading", "deploy-test", "smoke-tests"],
+      ...["pre-validation", "audit", "licenses", "release-build", "performance", "hot-path", "approval", "deploy-window"],
+      ...["deploy-production", "monitoring", "github-release"],
     ]);
     expect(run.stdout).toContain("dev (development environment)");
     expect(run.stdout).toContain("staging (test environment)");
-    expect(run.stdout).toContain("production: not available in this version yet");
+    expect(run.stdout).toContain("production (production environment)");
+    expect(run.stdout).toMatch(/approval +Approval gate: .*\[group 5, runs alongside 1 other\]/);
     expect(run.stdout).toMatch(/fmt +Formatting: .*\[group 1, runs alongside 4 others\]/);
   });
 });

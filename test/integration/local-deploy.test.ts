@@ -26,10 +26,19 @@ describe("scripts/deploy/local-deploy.sh", () => {
     expect(run.exitCode).toBe(1);
   }, 120_000);
 
-  it("refuses prod until the production stage exists, and an unknown target", async () => {
-    const prod = await execa("bash", [SCRIPT, "prod"], { reject: false });
+  it("prod is a local rehearsal of production (end to end in test/deploy/production-stage.test.ts): it needs the tag; unknown targets are refused", async () => {
+    const source = copyExample(tempDir());
+    const prod = await execa("bash", [SCRIPT, "prod", "--source", source], { reject: false, env: { CI: "true", TRADING_MODE: "live" } });
     expect(prod.exitCode).toBe(2);
-    expect(prod.stderr).toContain("the production stage is not available in this version yet");
+    expect(prod.stderr).toContain("run production needs --tag vX.Y.Z (the release tag)");
+    // Without a git tag the stage stops at pre-production validation, under the banner, trading paper whatever the environment says.
+    const untagged = await execa("bash", [SCRIPT, "prod", "--source", source, "--tag", "v1.0.0", "--only", "pre-validation"], {
+      reject: false,
+      env: { CI: "true", TRADING_MODE: "live" },
+    });
+    expect(untagged.stdout).toContain("LOCAL REHEARSAL OF THE PRODUCTION STAGE — NOT FOR REAL TRADING");
+    expect(untagged.stdout).toContain("the workspace is not a git checkout: the release tag cannot be checked");
+    expect(untagged.exitCode).toBe(1);
     for (const args of [[], ["qa"]]) {
       const bad = await execa("bash", [SCRIPT, ...args], { reject: false });
       expect(bad.exitCode).toBe(2);

@@ -257,6 +257,13 @@ describe("slackMessage", () => {
     },
     { kind: "deployed", environment: "production", version: "v1.2.3", hosts: ["fra-1", "fra-2", "nyc-1"], who: "alice", runUrl: RUN_URL },
     { kind: "rolled-back", environment: "production", from: "v1.2.4", to: "v1.2.3", reason: "p99 latency gate failed" },
+    {
+      kind: "monitor-warning",
+      environment: "production",
+      version: "v1.2.3",
+      who: "ci",
+      findings: Array.from({ length: 20 }, (_, i) => `warning: fra-1, poll ${i + 1}: error rate 0.5 % > 0.1 % <!channel>`),
+    },
   ];
 
   it.each(events)("$kind: header, mrkdwn section, context and a plain text fallback within Block Kit limits", (event) => {
@@ -293,6 +300,13 @@ describe("slackMessage", () => {
     expect(failed).toContain("• step 14");
     expect(failed).not.toContain("• step 15");
     expect(failed).toContain("_and 15 more_");
+    const warned = slackMessage(events[5] as SlackEvent);
+    expect(warned.text).toBe("Monitoring warnings on production after deploying v1.2.3: 20 findings");
+    const warnedBlocks = JSON.stringify(warned.blocks);
+    expect(warnedBlocks).toContain("• warning: fra-1, poll 15: error rate");
+    expect(warnedBlocks).not.toContain("poll 16:");
+    expect(warnedBlocks).toContain("_and 5 more_");
+    expect(warnedBlocks).not.toContain("<!channel>");
   });
 
   it("escapes user text so it cannot mention channels or forge links, and drops non-http run URLs", () => {

@@ -130,6 +130,23 @@ describe("resolveEnvironment", () => {
     expect(error.problems[0]).toContain(reason);
   });
 
+  it("forces paper in a local rehearsal of production, whatever the files and the environment say", () => {
+    const resolved = resolveEnvironment({
+      environment: "production",
+      envFiles: [{ name: "prod.env", text: "TRADING_MODE=live\n" }],
+      processEnv: { TRADING_MODE: "live" },
+      forcePaper: "--local (a local rehearsal)",
+    });
+    expect(resolved.profile.TRADING_MODE).toBe("paper");
+    expect(resolved.variables.TRADING_MODE).toBe("paper");
+    expect(resolved.origins.TRADING_MODE).toBe("forced by --local (a local rehearsal)");
+    expect(resolved.profile.ENVIRONMENT).toBe("production");
+    // Everything else of production still holds: a test profile is still refused.
+    expect(
+      configError(() => resolveEnvironment({ environment: "production", processEnv: { ENVIRONMENT: "test" }, forcePaper: "--local" })),
+    ).toMatchObject({ problems: [`ENVIRONMENT = "test" (from process environment): this stage runs in the production environment`] });
+  });
+
   it("has defaults that pass their own validation for every environment", () => {
     for (const environment of ["development", "test", "production"] as const) {
       expect(resolveEnvironment({ environment }).variables).toEqual(PROFILE_DEFAULTS[environment]);

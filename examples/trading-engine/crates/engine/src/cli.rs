@@ -106,6 +106,46 @@ pub struct ServeOptions {
     pub leak_bytes_per_second: u64,
     /// Test aid: count every Nth event as an error (`--error-every`; 0 is off).
     pub error_every: u64,
+    /// The `TRADING_MODE` of the environment profile, reported in the
+    /// metrics (not a command-line option: the deploy sets it).
+    pub trading_mode: TradingMode,
+}
+
+/// Whether orders reach a real venue (`live`) or stay simulated (`paper`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TradingMode {
+    /// Simulated trading; the default when `TRADING_MODE` is not set.
+    #[default]
+    Paper,
+    /// Real orders.
+    Live,
+}
+
+impl TradingMode {
+    /// The mode named by a `TRADING_MODE` value; unset is paper.
+    ///
+    /// # Errors
+    ///
+    /// [`CliError::InvalidValue`] for anything but `paper` or `live`.
+    pub fn from_env_value(value: Option<&str>) -> Result<Self, CliError> {
+        match value {
+            None | Some("paper") => Ok(Self::Paper),
+            Some("live") => Ok(Self::Live),
+            Some(other) => Err(CliError::InvalidValue {
+                option: "TRADING_MODE",
+                value: other.to_owned(),
+            }),
+        }
+    }
+
+    /// `paper` or `live`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Paper => "paper",
+            Self::Live => "live",
+        }
+    }
 }
 
 impl ServeOptions {
@@ -126,6 +166,7 @@ impl Default for ServeOptions {
             inject_latency_us: 0,
             leak_bytes_per_second: 0,
             error_every: 0,
+            trading_mode: TradingMode::Paper,
         }
     }
 }
@@ -572,5 +613,26 @@ mod tests {
             parse(&["hotpath", "--events", "5"]),
             Err(CliError::UnknownOption("--events".to_owned()))
         );
+    }
+
+    #[test]
+    fn trading_mode_from_the_environment() {
+        assert_eq!(TradingMode::from_env_value(None), Ok(TradingMode::Paper));
+        assert_eq!(
+            TradingMode::from_env_value(Some("paper")),
+            Ok(TradingMode::Paper)
+        );
+        assert_eq!(
+            TradingMode::from_env_value(Some("live")),
+            Ok(TradingMode::Live)
+        );
+        assert_eq!(
+            TradingMode::from_env_value(Some("LIVE")),
+            Err(CliError::InvalidValue {
+                option: "TRADING_MODE",
+                value: "LIVE".to_owned()
+            })
+        );
+        assert_eq!(TradingMode::Live.as_str(), "live");
     }
 }

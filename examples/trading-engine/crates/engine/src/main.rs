@@ -16,7 +16,7 @@ use std::io;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use engine::cli::{self, Command, HotpathOptions, ServeOptions, USAGE};
+use engine::cli::{self, Command, HotpathOptions, ServeOptions, TradingMode, USAGE};
 use engine::demo::{self, DemoOptions};
 use engine::paper::{self, PaperOptions};
 use engine::risk::RiskLimits;
@@ -89,7 +89,11 @@ fn run_hotpath(options: &HotpathOptions) -> Result<(), Box<dyn Error>> {
 /// a caller that passed port 0 learns the port.
 fn run_serve(options: &ServeOptions) -> Result<(), Box<dyn Error>> {
     let limits = RiskLimits::from_env()?;
-    serve::run_serve(options, limits, |addr| {
+    let options = ServeOptions {
+        trading_mode: TradingMode::from_env_value(std::env::var("TRADING_MODE").ok().as_deref())?,
+        ..*options
+    };
+    serve::run_serve(&options, limits, |addr| {
         println!("shriven-quant serve: listening on http://{addr}");
     })?;
     Ok(())

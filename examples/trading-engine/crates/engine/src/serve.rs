@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use engine::cli::ServeOptions;
+use engine::cli::{ServeOptions, TradingMode};
 use engine::risk::RiskLimits;
 use engine::sim::MarketSim;
 use engine::strategy::MarketMakerConfig;
@@ -133,7 +133,7 @@ pub fn run_serve(
     let local = listener.local_addr().map_err(listen_error)?;
 
     count_panics();
-    let metrics = Arc::new(Mutex::new(EngineMetrics::new()));
+    let metrics = Arc::new(Mutex::new(EngineMetrics::in_mode(options.trading_mode)));
     let engine_metrics = Arc::clone(&metrics);
     let engine_options = *options;
     thread::Builder::new()
@@ -267,6 +267,7 @@ pub struct EngineMetrics {
     orders: u64,
     risk_utilization: f64,
     connected: bool,
+    trading_mode: TradingMode,
 }
 
 impl EngineMetrics {
@@ -286,6 +287,16 @@ impl EngineMetrics {
             orders: 0,
             risk_utilization: 0.0,
             connected: true,
+            trading_mode: TradingMode::Paper,
+        }
+    }
+
+    /// No events yet, trading in `mode`.
+    #[must_use]
+    pub fn in_mode(mode: TradingMode) -> Self {
+        Self {
+            trading_mode: mode,
+            ..Self::new()
         }
     }
 
@@ -394,6 +405,13 @@ impl EngineMetrics {
             "counter",
             "Panics in the process.",
             panics.to_string(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP shriven_trading_mode The TRADING_MODE the engine runs in (1 for its mode).\n\
+             # TYPE shriven_trading_mode gauge\n\
+             shriven_trading_mode{{mode=\"{}\"}} 1",
+            self.trading_mode.as_str()
         );
         out
     }
@@ -763,7 +781,16 @@ mod tests {
             families,
             text.lines().filter(|l| l.starts_with("# HELP ")).count()
         );
-        assert_eq!(families, 7);
+        assert_eq!(families, 8);
+        assert!(
+            text.contains("shriven_trading_mode{mode=\"paper\"} 1"),
+            "{text}"
+        );
+        let live = EngineMetrics::in_mode(TradingMode::Live).render(None, 0);
+        assert!(
+            live.contains("shriven_trading_mode{mode=\"live\"} 1"),
+            "{live}"
+        );
     }
 
     #[test]

@@ -1,0 +1,362 @@
+/**
+ * The production stage end to end on a git copy of the example: real cargo,
+ * a saved performance baseline, the real advisory database, approval files
+ * signed with approvers' keys, two real sshd production hosts running
+ * `shriven-quant serve`, post-deploy monitoring of their metrics, and a
+ * loopback GitHub. The clock is injected: the 30-minute wait timer and the
+ * 30-minute monitoring run in seconds.
+ *
+ * Order matters: every refusal runs first, while no host has been touched.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAuditLog, verifyAuditLog } from "../../src/audit/audit-log.js";
+import type { Clock } from "../../src/core/step.js";
+import { approvalFileName, writeSignedApproval } from "../../src/gates/approval.js";
+import { deployWindowFrom, isMarketOpen } from "../../src/gates/deploy-window.js";
+import { formatPublicKey, loadSigningKey, type SigningKey } from "../../src/release/minisign.js";
+import type { RunReport } from "../../src/report/report.js";
+import { runCli } from "../helpers/cli.js";
+import { advisoryDbArgs, copyExample } from "../helpers/example.js";
+import { FakeGitHub, OWNER, REPO, TOKEN } from "../helpers/fake-github.js";
+import { freePort, SSHD_AVAILABLE, startSshd, stopSshdsAfter, type TestHost, testClientKey } from "../helpers/sshd.js";
+
+const SCRIPT = join(import.meta.dirname, "../../scripts/deploy/local-deploy.sh");
+const MINUTE = 60_000;
+/** Saturday 28 November 2026, 10:00 in Mumbai: the NSE is closed. */
+const SATURDAY = Date.parse("2026-11-28T10:00:00+05:30");
+/** Monday 30 November 2026, 11:00 in Mumbai: the NSE is open (09:15–15:30). */
+const MONDAY_OPEN = Date.parse("2026-11-30T11:00:00+05:30");
+
+/** Starts the engine in the background (flags from `serve-flags`), waits until it listens; stop waits until it is gone. */
+const START = `nohup ./current/shriven-quant serve --listen 127.0.0.1:$(cat port) --max-seconds 900 $(cat serve-flags 2>/dev/null) >serve.log 2>&1 &
+echo $! >serve.pid
+for i in $(seq 200); do grep -q listening serve.log && exit 0; sleep 0.05; done
+cat serve.log >&2; exit 1`;
+const STOP = `[ -f serve.pid ] || exit 0
+pid=$(cat serve.pid); kill "$pid" 2>/dev/null
+for i in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+rm -f serve.pid`;
+
+/** A clock that starts at `start` and jumps ahead on every sleep, pausing a 250th of it for real (the engines keep running). */
+function fakeClock(start: number): Clock & { readonly sleeps: number[] } {
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    now: () => now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(ms / 250, 200)));
+    },
+  };
+}
+
+describe.skipIf(!SSHD_AVAILABLE)("production stage end to end (real cargo, signed approvals, sshd hosts, monitoring)", () => {
+  stopSshdsAfter("all");
+  const parent = mkdtempSync(join(tmpdir(), "shriven-production-"));
+  const seed = randomBytes(32).toString("hex");
+  const approvers = Object.fromEntries(
+    ["ravi", "meera", "asha", "kiran"].map((name) => [name, loadSigningKey(randomBytes(32).toString("hex"), name)]),
+  ) as Record<"ravi" | "meera" | "asha" | "kiran", SigningKey>;
+  let source: string;
+  let hosts: TestHost[];
+  let ports: number[];
+  let env: Record<string, string>;
+  let github: FakeGitHub;
+  let dbArgs: string[];
+  const root = (h: TestHost) => join(h.dir, "deploy");
+  const current = () => hosts.map((h) => readlinkSync(join(root(h), "current")));
+  const approvalsDir = () => join(source, ".shriven-pipeline/approvals");
+  const auditFile = () => join(source, ".shriven-pipeline/audit/audit.jsonl");
+  const entries = () => readAuditLog(auditFile()).flatMap((l) => (l.entry === undefined ? [] : [l.entry]));
+
+  const git = (args: string[], extraEnv: Record<string, string> = {}) =>
+    execa("git", ["-c", "user.name=asha", "-c", "user.email=asha@shriven.example", ...args], {
+      cwd: source,
+      env: extraEnv,
+    });
+  /** An annotated tag by asha, dated `at`. */
+  const tag = async (name: string, at: number) => {
+    const date = new Date(at).toISOString();
+    await git(["tag", "-a", name, "-m", `release ${name}`], { GIT_COMMITTER_DATE: date });
+  };
+  const commit = async () => (await git(["rev-parse", "HEAD"])).stdout.trim();
+  /** Signed approval files of `names` for `name`, replacing any earlier ones. */
+  const approve = async (name: string, names: (keyof typeof approvers)[], signer?: keyof typeof approvers) => {
+    rmSync(approvalsDir(), { recursive: true, force: true });
+    mkdirSync(approvalsDir(), { recursive: true });
+    for (const [i, approver] of names.entries()) {
+      await writeSignedApproval(
+        approvalsDir(),
+        { tag: name, commit: await commit(), approver, at: new Date(SATURDAY + (5 + i) * MINUTE) },
+        approvers[signer ?? approver],
+      );
+    }
+  };
+  const production = async (name: string, clock: Clock, extra: string[] = []) => {
+    const reportDir = mkdtempSync(join(parent, "report-"));
+    let stdout = "";
+    const { main } = await import("../../src/cli/main.js");
+    const code = await main(["run", "production", "--tag", name, "--source", source, "--report-dir", reportDir, ...dbArgs, ...extra], {
+      stdout: { write: (t: string) => (stdout += t), isTTY: false },
+      stderr: { write: (t: string) => (stdout += t) },
+      env,
+      cwd: source,
+      handleSignals: false,
+      clock,
+    });
+    const report = JSON.parse(readFileSync(join(reportDir, "report.json"), "utf8")) as RunReport;
+    const step = (id: string) => report.steps.find((s) => s.id === id);
+    return { code, stdout, report, step, status: (id: string) => step(id)?.status };
+  };
+  const metrics = async (i: number) => (await fetch(`http://127.0.0.1:${ports[i]}/metrics`)).text();
+
+  beforeAll(async () => {
+    hosts = await Promise.all([startSshd({ name: "prod-1" }), startSshd({ name: "prod-2" })]);
+    ports = await Promise.all(hosts.map(() => freePort()));
+    hosts.forEach((h, i) => {
+      mkdirSync(root(h), { recursive: true });
+      writeFileSync(join(root(h), "port"), String(ports[i]));
+    });
+    github = await new FakeGitHub("dotcom").start();
+    const { privateKey } = await testClientKey();
+    env = { CI: "true", SSH_DEPLOY_KEY: privateKey, RELEASE_SIGNING_KEY: seed, GITHUB_TOKEN: TOKEN, GITHUB_ACTOR: "release-bot" };
+    source = copyExample(parent);
+    writeFileSync(join(source, "minisign.pub"), formatPublicKey(loadSigningKey(seed, "seed")));
+    const keyLine = (key: SigningKey) => formatPublicKey(key).trim().split("\n").at(-1);
+    const config = readFileSync(join(source, "shriven-pipeline.toml"), "utf8");
+    writeFileSync(
+      join(source, "shriven-pipeline.toml"),
+      `${config}
+[release]
+github_repository = "${OWNER}/${REPO}"
+github_api_url = "${github.baseUrl}"
+
+[approval]
+approvers = [
+${Object.entries(approvers)
+  .map(([name, key]) => `  { name = "${name}", public_key = "${keyLine(key)}" },`)
+  .join("\n")}
+]
+
+[deploy.production]
+public_key = "minisign.pub"
+binary = "shriven-quant"
+start = ["sh", "-c", ${JSON.stringify(START)}]
+stop = ["sh", "-c", ${JSON.stringify(STOP)}]
+health = { command = ["sh", "-c", "kill -0 $(cat serve.pid)"], retries = 3, interval_seconds = 0.2 }
+${hosts
+  .map(
+    (h) => `
+[[deploy.production.hosts]]
+name = "${h.host.name}"
+address = "127.0.0.1"
+port = ${h.host.port}
+user = "${h.host.user}"
+host_key = "${h.fingerprint}"
+path = "${root(h)}"
+`,
+  )
+  .join("")}
+[monitor.hosts.prod-1]
+metrics_url = "http://127.0.0.1:${ports[0]}/metrics"
+
+[monitor.hosts.prod-2]
+metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
+`,
+    );
+    dbArgs = advisoryDbArgs(source);
+    await git(["init", "-q"]);
+    await git(["add", "-A"]);
+    await git(["commit", "-qm", "first"]);
+    const saved = await runCli(["perf", "--source", source, "--save-baseline", "main", "--reason", "production test baseline"], { env });
+    expect(saved.code, saved.stdout + saved.stderr).toBe(0);
+    await tag("v1.0.0", SATURDAY);
+  }, 900_000);
+
+  afterAll(async () => {
+    for (const h of hosts ?? []) await execa("sh", ["-c", STOP], { cwd: root(h), reject: false });
+    await github?.stop();
+    rmSync(parent, { recursive: true, force: true });
+  });
+
+  const untouched = () => {
+    for (const h of hosts) expect(readdirSync(root(h)).sort()).toEqual(["port"]);
+  };
+  const refusals: [string, () => Promise<void>, number, string, RegExp][] = [
+    [
+      "fewer than two approvals",
+      () => approve("v1.0.0", ["ravi"]),
+      SATURDAY + 31 * MINUTE,
+      "approval",
+      /^not approved: 1 of 2 approvals \(ravi\)$/,
+    ],
+    [
+      "the tag author approving",
+      () => approve("v1.0.0", ["ravi", "asha"]),
+      SATURDAY + 31 * MINUTE,
+      "approval",
+      /^not approved: 1 of 2 approvals \(ravi\); ignored: asha: the tag author cannot approve their own release$/,
+    ],
+    [
+      "a forged approval signature",
+      () => approve("v1.0.0", ["ravi"]).then(() => forge("meera")),
+      SATURDAY + 31 * MINUTE,
+      "approval",
+      /^not approved: 1 of 2 approvals \(ravi\); ignored: meera: forged or corrupt signature: not made by meera's key/,
+    ],
+    [
+      "a wait timer not yet elapsed",
+      () => approve("v1.0.0", ["ravi", "meera"]),
+      SATURDAY + 10 * MINUTE,
+      "approval",
+      /^not approved: wait timer: 20 minutes left \(until 2026-11-28T05:00:00Z\)$/,
+    ],
+    [
+      "a run inside market hours",
+      () => approve("v1.0.0", ["ravi", "meera"]),
+      MONDAY_OPEN,
+      "deploy-window",
+      /^market open \(NSE 09:15–15:30 Asia\/Kolkata, Monday\); the next deploy window opens at 2026-11-30T15:30:00\+05:30 \(2026-11-30T10:00:00Z\) \(emergency: --override-window "REASON"\)$/,
+    ],
+  ];
+  /** Adds an approval file in `approver`'s name signed with a key no approver has. */
+  async function forge(approver: keyof typeof approvers) {
+    const outsider = loadSigningKey(randomBytes(32).toString("hex"), "outsider");
+    await writeSignedApproval(
+      approvalsDir(),
+      { tag: "v1.0.0", commit: await commit(), approver, at: new Date(SATURDAY + 5 * MINUTE) },
+      outsider,
+    );
+  }
+
+  it.each(refusals)(
+    "refuses %s before any host is touched, with the reason",
+    async (_, setUp, now, gate, reason) => {
+      await setUp();
+      const only = ["--only", "pre-validation,approval,deploy-window,deploy-production,monitoring"];
+      const run = await production("v1.0.0", fakeClock(now), only);
+      expect(run.status("pre-validation")).toBe("passed");
+      expect(run.status(gate)).toBe("failed");
+      expect(run.step(gate)?.summary).toMatch(reason);
+      expect(run.status("deploy-production")).toBe("skipped");
+      expect(run.status("monitoring")).toBe("skipped");
+      expect(run.code).toBe(1);
+      untouched();
+    },
+    300_000,
+  );
+
+  it("with two approvals outside market hours: every step, both hosts on v1.0.0 trading live, the GitHub release", async () => {
+    await approve("v1.0.0", ["ravi", "meera"]);
+    const clock = fakeClock(SATURDAY + 31 * MINUTE);
+    const run = await production("v1.0.0", clock);
+    expect(run.report.steps.map((s) => [s.id, s.status === "warned" && s.id === "audit" ? "passed" : s.status])).toEqual([
+      ["pre-validation", "passed"],
+      ["audit", "passed"],
+      ["licenses", "passed"],
+      ["release-build", "passed"],
+      ["performance", "passed"],
+      ["hot-path", "passed"],
+      ["approval", "passed"],
+      ["deploy-window", "passed"],
+      ["deploy-production", "passed"],
+      ["monitoring", "passed"],
+      ["github-release", "passed"],
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.step("approval")?.summary).toMatch(/^approved by ravi, meera \(2 of 2 required\)/);
+    expect(run.step("hot-path")?.summary).toMatch(/^0\.0000 allocations per iteration; memory/);
+    // 30 minutes of polls every 10 s, on the injected clock.
+    expect(run.step("monitoring")?.summary).toBe("180 poll(s) of 2 host(s) over 30 min: no findings");
+    expect(clock.now() - (SATURDAY + 31 * MINUTE)).toBeGreaterThanOrEqual(30 * MINUTE);
+    expect(current()).toEqual(["releases/1.0.0", "releases/1.0.0"]);
+    for (const i of [0, 1]) expect(await metrics(i)).toContain('shriven_trading_mode{mode="live"} 1');
+    const release = github.releases.get("v1.0.0");
+    expect(release?.assets.map((a) => a.name)).toEqual(expect.arrayContaining(["SHA256SUMS", "SHA256SUMS.minisig"]));
+    expect(run.stdout).not.toContain(TOKEN);
+  }, 900_000);
+
+  it("a warning after the deploy is reported, not rolled back", async () => {
+    await git(["commit", "--allow-empty", "-qm", "second"]);
+    await tag("v1.1.0", SATURDAY + 60 * MINUTE);
+    await approve("v1.1.0", ["ravi", "meera"]);
+    writeFileSync(join(root(hosts[1] as TestHost), "serve-flags"), "--error-every 100");
+    const run = await production("v1.1.0", fakeClock(SATURDAY + 120 * MINUTE));
+    rmSync(join(root(hosts[1] as TestHost), "serve-flags"));
+    expect(run.status("deploy-production")).toBe("passed");
+    expect(run.status("monitoring")).toBe("warned");
+    expect(run.step("monitoring")?.summary).toMatch(/^180 poll\(s\) of 2 host\(s\) over 30 min: \d+ warning\(s\), no rollback$/);
+    expect(run.step("monitoring")?.details).toContainEqual(expect.stringMatching(/^warning: prod-2, poll \d+ .*error rate/));
+    expect(run.status("github-release")).toBe("passed");
+    expect(run.code).toBe(0);
+    expect(current()).toEqual(["releases/1.1.0", "releases/1.1.0"]);
+  }, 900_000);
+
+  it("a host crossing a critical threshold is rolled back within one poll", async () => {
+    await git(["commit", "--allow-empty", "-qm", "third"]);
+    await tag("v1.2.0", SATURDAY + 180 * MINUTE);
+    await approve("v1.2.0", ["ravi", "meera"]);
+    writeFileSync(join(root(hosts[0] as TestHost), "serve-flags"), "--inject-latency-us 500");
+    const run = await production("v1.2.0", fakeClock(SATURDAY + 240 * MINUTE));
+    rmSync(join(root(hosts[0] as TestHost), "serve-flags"));
+    expect(run.status("deploy-production")).toBe("passed");
+    expect(run.status("monitoring")).toBe("failed");
+    const summary = run.step("monitoring")?.summary ?? "";
+    const poll =
+      /^critical on prod-1 at poll (\d+) \(\d+ s after the deploy\): critical: order latency p99 [\d.]+ µs > 200 µs.*; rolled back to 1\.1\.0 at poll (\d+)$/.exec(
+        summary,
+      );
+    expect(poll, summary).not.toBeNull();
+    expect(poll?.[1]).toBe(poll?.[2]);
+    expect(run.status("github-release")).toBe("skipped");
+    expect(github.releases.has("v1.2.0")).toBe(false);
+    expect(run.code).toBe(1);
+    expect(current()).toEqual(["releases/1.1.0", "releases/1.1.0"]);
+  }, 900_000);
+
+  it("local-deploy.sh prod rehearses production on the local hosts with TRADING_MODE forced to paper", async () => {
+    await git(["commit", "--allow-empty", "-qm", "fourth"]);
+    await tag("v1.3.0", Date.now() - 60 * MINUTE);
+    await approve("v1.3.0", ["ravi", "meera"]);
+    // Real time here: monitoring for 6 s; the deploy window is whatever the real NSE calendar says, so override it.
+    const config = readFileSync(join(source, "shriven-pipeline.toml"), "utf8");
+    writeFileSync(join(source, "shriven-pipeline.toml"), `${config}\n[monitor]\nduration_minutes = 0.1\npoll_seconds = 2\n`);
+    const marketOpen = isMarketOpen(new Date(), deployWindowFrom(undefined));
+    const run = await execa(
+      "bash",
+      [SCRIPT, "prod", "--tag", "v1.3.0", "--source", source, ...dbArgs, "--override-window", "rehearsal on local hosts, no real market"],
+      { reject: false, env: { ...env, TRADING_MODE: "live" } },
+    );
+    expect(run.stdout).toContain("LOCAL REHEARSAL OF THE PRODUCTION STAGE — NOT FOR REAL TRADING");
+    expect(run.stdout).toMatch(/TRADING_MODE paper \(local rehearsal\)/);
+    expect(run.exitCode, run.stdout).toBe(0);
+    expect(current()).toEqual(["releases/1.3.0", "releases/1.3.0"]);
+    for (const i of [0, 1]) expect(await metrics(i)).toContain('shriven_trading_mode{mode="paper"} 1');
+    expect(run.stdout).toMatch(/GitHub release: v1\.3\.0: local rehearsal: not published/);
+    expect(github.releases.has("v1.3.0")).toBe(false);
+    const overrides = entries().filter((e) => e.kind === "override");
+    expect(overrides.length).toBe(marketOpen ? 1 : 0);
+  }, 900_000);
+
+  it("the audit log verifies and holds every approval, deploy, rollback and override", () => {
+    const audit = verifyAuditLog(auditFile());
+    expect(audit.ok, JSON.stringify(audit.problems)).toBe(true);
+    const lines = entries();
+    const deploys = lines.filter((e) => e.kind === "deploy").map((e) => e.data.version);
+    expect(deploys).toEqual(["1.0.0", "1.1.0", "1.2.0", "1.3.0"]);
+    expect(lines.filter((e) => e.kind === "rollback").map((e) => e.data.version)).toEqual(["1.1.0"]);
+    // The counted approvals of every run that read them (refusals included), each by name and tag.
+    const approvals = lines.filter((e) => e.kind === "approval").map((e) => `${e.data.approver}@${e.data.tag}`);
+    for (const v of ["v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0"])
+      expect(approvals).toEqual(expect.arrayContaining([`ravi@${v}`, `meera@${v}`]));
+    expect(approvals.some((a) => a.startsWith("asha@"))).toBe(false);
+    expect(existsSync(join(approvalsDir(), approvalFileName("ravi", "v1.3.0")))).toBe(true);
+  });
+});
