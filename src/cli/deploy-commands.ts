@@ -12,7 +12,7 @@ import { UsageError } from "../core/errors.js";
 import { type DeployOutcome, DeployRefused, deployAuditEntry, deployRelease, renderOutcome, rollbackRelease } from "../deploy/deploy.js";
 import type { Inventory } from "../deploy/inventory.js";
 import { SshError, SshSession } from "../deploy/ssh.js";
-import { notifySlack } from "../notify/slack.js";
+import { deployEvent, notifySlack } from "../notify/slack.js";
 import { allStepIds } from "../stages/registry.js";
 import { type OptionValues, parseOptions, text } from "./args.js";
 import type { GateIo } from "./gate-commands.js";
@@ -82,16 +82,7 @@ async function run(
   );
   const webhookUrl = io.env.SLACK_WEBHOOK_URL;
   if (webhookUrl !== undefined && webhookUrl !== "") {
-    const event =
-      outcome.action === "deploy" && outcome.status === "deployed"
-        ? { kind: "deployed" as const, environment: outcome.environment, version: outcome.version, hosts: outcome.hosts.map((h) => h.host) }
-        : {
-            kind: "rolled-back" as const,
-            environment: outcome.environment,
-            from: outcome.action === "deploy" ? outcome.version : (outcome.hosts[0]?.previous ?? "unknown"),
-            to: outcome.action === "deploy" ? (outcome.hosts[0]?.previous ?? "none") : outcome.version,
-            reason: outcome.summary,
-          };
+    const event = deployEvent(outcome);
     const delivery = await notifySlack(
       { ...event, who: identity.who, ...(identity.runUrl === undefined ? {} : { runUrl: identity.runUrl }) },
       { webhookUrl },

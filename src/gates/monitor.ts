@@ -281,6 +281,20 @@ export const monitorPolicySchema = closedObject({
     .optional(),
   ...sourceFields,
   thresholds: thresholdsSchema.optional(),
+  staging: closedObject({
+    duration_minutes: z
+      .number({ error: "expected minutes" })
+      .min(0, { error: "expected 0 (no check) or more minutes" })
+      .max(24 * 60, { error: "expected at most 1440 (a day)" })
+      .optional(),
+    poll_seconds: z
+      .number({ error: "expected seconds" })
+      .min(0.1, { error: "expected at least 0.1" })
+      .max(3600, { error: "expected at most 3600" })
+      .optional(),
+    error_rate_percent: percent.max(100, { error: "expected at most 100" }).optional(),
+    degradation_percent: percent.optional(),
+  }).optional(),
   hosts: z
     .record(
       z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "expected a host name of letters, digits, . _ -" }),
@@ -320,6 +334,21 @@ export interface MonitorThresholds {
   readonly riskUtilizationWarningPercent: number;
   /** This many failed polls of a host in a row mean its connection is lost (critical). */
   readonly failedPollsCritical: number;
+  /** Errors per event between two polls: critical above (%); no such rule when absent (production warns only). */
+  readonly errorRateCriticalPercent?: number;
+  /** Latency p99 against the release before (staging): critical when it is more than `percent` % above `referenceUs`. */
+  readonly latencyDegradation?: { readonly referenceUs: number; readonly percent: number };
+}
+
+/** The staging check after a deploy to the test hosts (the pipeline document's staging rollback triggers). */
+export interface StagingCheckPolicy {
+  /** 0: no check. */
+  readonly durationMs: number;
+  readonly pollMs: number;
+  /** Error rate above which the test hosts roll back (%). */
+  readonly errorRateCriticalPercent: number;
+  /** Latency p99 degradation against the previous release above which they roll back (%). */
+  readonly degradationPercent: number;
 }
 
 /** The pipeline document's thresholds. */
@@ -343,6 +372,7 @@ export interface MonitorPolicy {
   readonly source: MetricsSource;
   readonly hostSources: Readonly<Record<string, MetricsSource>>;
   readonly thresholds: MonitorThresholds;
+  readonly staging: StagingCheckPolicy;
 }
 
 /** The default metrics endpoint of `shriven-quant serve`. */
@@ -371,6 +401,12 @@ export function monitorPolicyFrom(raw: z.output<typeof monitorPolicySchema> | un
       errorRateWarningPercent: t?.error_rate_warning_percent ?? d.errorRateWarningPercent,
       riskUtilizationWarningPercent: t?.risk_utilization_warning_percent ?? d.riskUtilizationWarningPercent,
       failedPollsCritical: t?.failed_polls_critical ?? d.failedPollsCritical,
+    },
+    staging: {
+      durationMs: (raw?.staging?.duration_minutes ?? 5) * 60_000,
+      pollMs: (raw?.staging?.poll_seconds ?? 10) * 1000,
+      errorRateCriticalPercent: raw?.staging?.error_rate_percent ?? 1,
+      degradationPercent: raw?.staging?.degradation_percent ?? 20,
     },
   };
 }
@@ -522,7 +558,8 @@ function total(samples: readonly MetricSample[], name: string): number | undefin
   return found.length === 0 ? undefined : found.reduce((a, b) => a + b, 0);
 }
 
-function p99(samples: readonly MetricSample[]): number | undefined {
+/** The 0.99 quantile of the order latency in seconds (the highest of its series), or undefined when absent. */
+export function latencyP99Seconds(samples: readonly MetricSample[]): number | undefined {
   const found = values(samples, METRICS.latency, (s) => s.labels.quantile !== undefined && Number(s.labels.quantile) === 0.99);
   return found.length === 0 ? undefined : Math.max(...found);
 }
@@ -562,11 +599,17 @@ export function evaluate(samples: readonly MetricSample[], previous: PollHistory
   const warning: string[] = [];
   const missing = (name: string) => warning.push(`warning: ${name} missing from the metrics; cannot judge it`);
 
-  const latency = p99(samples);
+  const latency = latencyP99Seconds(samples);
   if (latency === undefined) missing(`${METRICS.latency}{quantile="0.99"}`);
   else if (!Number.isNaN(latency)) {
     const shown = `order latency p99 ${round(latency * 1e6, 1)} µs`;
+    const degradation = thresholds.latencyDegradation;
+    const degraded = degradation === undefined ? 0 : ((latency * 1e6) / degradation.referenceUs - 1) * 100;
     if (latency > thresholds.latencyCriticalUs / 1e6) critical.push(`critical: ${shown} > ${thresholds.latencyCriticalUs} µs`);
+    else if (degradation !== undefined && degraded > degradation.percent)
+      critical.push(
+        `critical: ${shown} is ${round(degraded, 1)} % above the previous release's ${round(degradation.referenceUs, 1)} µs (> ${degradation.percent} %)`,
+      );
     else if (latency > thresholds.latencyWarningUs / 1e6) warning.push(`warning: ${shown} > ${thresholds.latencyWarningUs} µs`);
   }
 
@@ -607,10 +650,11 @@ export function evaluate(samples: readonly MetricSample[], previous: PollHistory
     const newErrors = errors - lastErrors;
     const newEvents = events - lastEvents;
     const limit = thresholds.errorRateWarningPercent;
-    if (newEvents > 0 && newErrors * 100 > newEvents * limit)
-      warning.push(
-        `warning: error rate ${round((newErrors / newEvents) * 100, 3)} % (${newErrors} errors in ${newEvents} events) > ${limit} %`,
-      );
+    const criticalLimit = thresholds.errorRateCriticalPercent;
+    const rate = `error rate ${round((newErrors / Math.max(newEvents, 1)) * 100, 3)} % (${newErrors} errors in ${newEvents} events)`;
+    if (newEvents > 0 && criticalLimit !== undefined && newErrors * 100 > newEvents * criticalLimit)
+      critical.push(`critical: ${rate} > ${criticalLimit} %`);
+    else if (newEvents > 0 && newErrors * 100 > newEvents * limit) warning.push(`warning: ${rate} > ${limit} %`);
     else if (newEvents === 0 && newErrors > 0) warning.push(`warning: error rate: ${newErrors} errors and no events since the last poll`);
   }
 
@@ -673,6 +717,8 @@ export interface MonitorOptions<H extends MonitorHost> {
   readonly clock?: MonitorClock;
   /** Told every warning and critical poll as it happens (for notifications). */
   readonly onFinding?: (finding: HostFinding) => void;
+  /** Thresholds of one host, when they differ per host (staging's reference latency); `policy.thresholds` otherwise. */
+  readonly thresholdsFor?: (host: H) => MonitorThresholds;
 }
 
 interface HostState {
@@ -710,7 +756,7 @@ export async function monitorHosts<H extends MonitorHost>(options: MonitorOption
     let evaluation: Evaluation;
     try {
       const samples = parsePrometheusText(await fetchMetrics(host), `metrics of ${name}`);
-      evaluation = evaluate(samples, state.history, thresholds);
+      evaluation = evaluate(samples, state.history, options.thresholdsFor?.(host) ?? thresholds);
       state.history = { baseline: state.history?.baseline ?? samples, previous: samples };
       state.failures = 0;
     } catch (error) {

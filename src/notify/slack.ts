@@ -3,6 +3,7 @@
  * message with a plain-text fallback, sent with bounded retries. Notifying
  * never fails the pipeline: {@link notifySlack} reports, it does not throw.
  */
+
 import {
   type FetchFunction,
   IncomingWebhook,
@@ -10,6 +11,7 @@ import {
   IncomingWebhookRequestError,
   type IncomingWebhookSendArguments,
 } from "@slack/webhook";
+import type { DeployOutcome } from "../deploy/deploy.js";
 import { Redactor } from "../report/redact.js";
 
 /** Fields every event may carry. */
@@ -380,4 +382,17 @@ export function slackMessage(event: SlackEvent): SlackMessage {
 /** A URL inside `<url|label>`: its `|` and `>` would end the link early. */
 function mrkdwnUrl(url: string): string {
   return url.replaceAll("&", "&amp;").replaceAll("|", "%7C").replaceAll("<", "%3C").replaceAll(">", "%3E");
+}
+
+/** The Slack event of a deploy or rollback outcome. */
+export function deployEvent(outcome: DeployOutcome, reason?: string): DeployedEvent | RolledBackEvent {
+  return outcome.action === "deploy" && outcome.status === "deployed"
+    ? { kind: "deployed", environment: outcome.environment, version: outcome.version, hosts: outcome.hosts.map((h) => h.host) }
+    : {
+        kind: "rolled-back",
+        environment: outcome.environment,
+        from: outcome.action === "deploy" ? outcome.version : (outcome.hosts[0]?.previous ?? "unknown"),
+        to: outcome.action === "deploy" ? (outcome.hosts[0]?.previous ?? "none") : outcome.version,
+        reason: reason ?? outcome.summary,
+      };
 }

@@ -107,16 +107,3 @@ export async function notify(host: HostCapabilities, event: SlackEvent): Promise
     ? undefined
     : `Slack notification not delivered after ${delivery.attempts} attempt(s): ${delivery.error ?? "unknown error"}`;
 }
-
-/** The Slack event of a deploy or rollback outcome. */
-export function deployEvent(outcome: DeployOutcome, reason?: string): SlackEvent {
-  return outcome.action === "deploy" && outcome.status === "deployed"
-    ? { kind: "deployed", environment: outcome.environment, version: outcome.version, hosts: outcome.hosts.map((h) => h.host) }
-    : {
-        kind: "rolled-back",
-        environment: outcome.environment,
-        from: outcome.action === "deploy" ? outcome.version : (outcome.hosts[0]?.previous ?? "unknown"),
-        to: outcome.action === "deploy" ? (outcome.hosts[0]?.previous ?? "none") : outcome.version,
-        reason: reason ?? outcome.summary,
-      };
-}

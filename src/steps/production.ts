@@ -25,23 +25,13 @@ import {
 } from "../gates/approval.js";
 import { checkDeployWindow, formatLocalTime, overrideDeployWindow } from "../gates/deploy-window.js";
 import { type HostFinding, metricsFetcher, monitorHosts } from "../gates/monitor.js";
+import { deployEvent } from "../notify/slack.js";
 import { buildAllocCounter, runAllocationGate } from "../perf/alloc-gate.js";
 import { analyzeMemoryGrowth, measureCommandMemory } from "../perf/memory-growth.js";
 import { publishRelease } from "../release/github-release.js";
 import { RELEASED_FILE } from "../release/retention.js";
 import { checkReleaseTag } from "../supply-chain/release-tag.js";
-import {
-  auditLogOf,
-  deployEvent,
-  guarded,
-  inventoryOf,
-  needHost,
-  notify,
-  pinnedKey,
-  recordDeploy,
-  serviceEnvOf,
-  withSession,
-} from "./host-steps.js";
+import { auditLogOf, guarded, inventoryOf, needHost, notify, pinnedKey, recordDeploy, serviceEnvOf, withSession } from "./host-steps.js";
 import { perfStep } from "./perf-check.js";
 import { builtRelease, signedReleaseStep } from "./signed-release.js";
 

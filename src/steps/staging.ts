@@ -5,16 +5,50 @@
  * other machines need the host capabilities (the CLI run).
  */
 import { join } from "node:path";
-import type { Step } from "../core/step.js";
+import type { HostCapabilities, Step, StepContext, StepOutcome } from "../core/step.js";
 import { type DeployOutcome, deployRelease, rollbackRelease, runInDeployRoot } from "../deploy/deploy.js";
+import type { DeployHost, Inventory } from "../deploy/inventory.js";
+import type { SshSession } from "../deploy/ssh.js";
+import { latencyP99Seconds, metricsFetcher, monitorHosts, parsePrometheusText } from "../gates/monitor.js";
+import { deployEvent } from "../notify/slack.js";
 import { runPaperJob } from "../paper/run-paper.js";
 import { cargo, rawFailure, TEST_TARGET } from "./cargo.js";
-import { deployEvent, guarded, inventoryOf, needHost, notify, pinnedKey, recordDeploy, serviceEnvOf, withSession } from "./host-steps.js";
+import { guarded, inventoryOf, needHost, notify, pinnedKey, recordDeploy, serviceEnvOf, withSession } from "./host-steps.js";
 import { perfStep } from "./perf-check.js";
 import { builtRelease, signedReleaseStep } from "./signed-release.js";
 import { testStep } from "./test.js";
 
 const DEPLOY = "staging.deploy";
+const REFERENCES = "staging.references";
+
+function fetcher(context: StepContext, host: HostCapabilities, session: SshSession) {
+  return metricsFetcher<DeployHost>(context.policies.monitor, {
+    runCommand: async (target, argv, { timeoutMs }) => {
+      const result = await runInDeployRoot(session, target, argv, timeoutMs, serviceEnvOf(host));
+      return { ...result, exitCode: result.exitCode ?? -1 };
+    },
+  });
+}
+
+/** Each test host's latency p99 (µs) before the deploy, from the release it serves; none where nothing answers. */
+async function latencyReferences(
+  context: StepContext,
+  host: HostCapabilities,
+  inventory: Inventory,
+  session: SshSession,
+): Promise<Map<string, number>> {
+  const fetch = fetcher(context, host, session);
+  const references = new Map<string, number>();
+  for (const target of inventory.hosts) {
+    try {
+      const p99 = latencyP99Seconds(parsePrometheusText(await fetch(target), `metrics of ${target.name}`));
+      if (p99 !== undefined && Number.isFinite(p99) && p99 > 0) references.set(target.name, p99 * 1e6);
+    } catch {
+      // Nothing serving there yet (a first deploy): no reference, so no degradation check for this host.
+    }
+  }
+  return references;
+}
 
 /** The release build of staging: optimized like production, signed, versioned `0.0.0-staging.<commit>` for the test hosts. */
 export const stagingReleaseStep: Step = signedReleaseStep(
@@ -97,8 +131,10 @@ export const deployTestStep: Step = {
       if (release === undefined) return { status: "failed", summary: "no release was built in this run (release-build did not pass)" };
       const inventory = inventoryOf(context, "test");
       const publicKeyText = pinnedKey(host, inventory);
-      const outcome = await withSession(host, inventory, (session) =>
-        deployRelease({
+      const outcome = await withSession(host, inventory, async (session) => {
+        if (context.policies.monitor.staging.durationMs > 0)
+          host.shared.set(REFERENCES, await latencyReferences(context, host, inventory, session));
+        return deployRelease({
           inventory,
           session,
           publicKeyText,
@@ -106,8 +142,8 @@ export const deployTestStep: Step = {
           releaseDir: release.dir,
           signal: context.signal,
           serviceEnv: serviceEnvOf(host),
-        }),
-      );
+        });
+      });
       recordDeploy(host, outcome);
       host.shared.set(DEPLOY, outcome);
       const undelivered = await notify(host, deployEvent(outcome));
@@ -123,7 +159,8 @@ export const deployTestStep: Step = {
 export const smokeTestsStep: Step = {
   id: "smoke-tests",
   title: "Smoke tests",
-  description: "[deploy.test] smoke on every test host; on failure, automatic rollback to the previous release",
+  description:
+    "[deploy.test] smoke on every test host, then [monitor.staging] (error rate > 1 %, p99 +20 % over the previous release); on failure, automatic rollback",
   defaultTimeoutSeconds: 900,
   run: (context) =>
     guarded(async () => {
@@ -132,10 +169,9 @@ export const smokeTestsStep: Step = {
       if (deployed === undefined || deployed.status !== "deployed")
         return { status: "failed", summary: "nothing was deployed in this run" };
       const inventory = inventoryOf(context, "test");
-      if (inventory.smoke === undefined)
-        return { status: "warned", summary: "no smoke command in [deploy.test]; only the health check ran" };
       const smoke = inventory.smoke;
       const failures = await withSession(host, inventory, async (session) => {
+        if (smoke === undefined) return [];
         const failed: string[] = [];
         for (const target of inventory.hosts) {
           const result = await runInDeployRoot(session, target, smoke, 300_000, serviceEnvOf(host));
@@ -144,32 +180,99 @@ export const smokeTestsStep: Step = {
         }
         return failed;
       });
-      if (failures.length === 0)
-        return { status: "passed", summary: `smoke tests passed on ${inventory.hosts.map((h) => h.name).join(", ")}` };
-      const previous = deployed.hosts[0]?.previous?.replace(/^releases\//, "");
-      if (previous === undefined)
+      const passed =
+        smoke === undefined
+          ? "no smoke command in [deploy.test]"
+          : `smoke tests passed on ${inventory.hosts.map((h) => h.name).join(", ")}`;
+      if (failures.length > 0) return rollBack(host, inventory, deployed, `smoke tests failed on ${failures.length} host(s)`, failures);
+      const check = context.policies.monitor.staging;
+      if (check.durationMs === 0)
         return {
-          status: "failed",
-          summary: `smoke tests failed (${failures.join("; ")}); no previous release to roll back to`,
-          details: failures,
+          status: smoke === undefined ? "warned" : "passed",
+          summary: `${passed}; no post-deploy check ([monitor.staging] duration_minutes = 0)`,
         };
-      const publicKeyText = pinnedKey(host, inventory);
-      const back = await withSession(host, inventory, (session) =>
-        rollbackRelease({
-          inventory,
-          session,
-          publicKeyText,
-          who: host.who,
-          to: previous,
-          serviceEnv: serviceEnvOf(host),
-        }),
-      );
-      recordDeploy(host, back);
-      await notify(host, deployEvent(back, `smoke tests failed: ${failures.join("; ")}`));
+      const watched = await postDeployCheck(context, host, inventory);
+      if (watched.critical !== undefined) return rollBack(host, inventory, deployed, watched.critical, watched.findings);
       return {
-        status: "failed",
-        summary: `smoke tests failed on ${failures.length} host(s); ${back.status === "deployed" ? `rolled back to ${previous}` : `rollback to ${previous} failed: ${back.summary}`}`,
-        details: [...failures, ...back.hosts.map((h) => `${h.host}: ${h.result} — ${h.detail}`)],
+        status: watched.findings.length > 0 || smoke === undefined ? "warned" : "passed",
+        summary: `${passed}; ${watched.summary}`,
+        details: watched.findings,
       };
     }),
 };
+
+/** The staging triggers after the smoke tests: error rate > 1 %, latency p99 degraded > 20 % against the release before. */
+async function postDeployCheck(
+  context: StepContext,
+  host: HostCapabilities,
+  inventory: Inventory,
+): Promise<{ critical?: string; findings: string[]; summary: string }> {
+  const policy = context.policies.monitor;
+  const check = policy.staging;
+  const references = (host.shared.get(REFERENCES) as Map<string, number> | undefined) ?? new Map<string, number>();
+  const findings: string[] = [];
+  const start = host.clock.now();
+  const outcome = await withSession(host, inventory, (session) =>
+    monitorHosts<DeployHost>({
+      hosts: inventory.hosts,
+      policy: { durationMs: check.durationMs, pollMs: check.pollMs, thresholds: policy.thresholds },
+      thresholdsFor: (target) => {
+        const referenceUs = references.get(target.name);
+        return {
+          ...policy.thresholds,
+          errorRateCriticalPercent: check.errorRateCriticalPercent,
+          ...(referenceUs === undefined ? {} : { latencyDegradation: { referenceUs, percent: check.degradationPercent } }),
+        };
+      },
+      fetchMetrics: fetcher(context, host, session),
+      clock: host.clock,
+      onFinding: (f) =>
+        findings.push(
+          `${f.level}: ${f.host}, poll ${f.poll} (${Math.round((f.at - start) / 1000)} s after the deploy): ${f.findings.join("; ")}`,
+        ),
+    }),
+  );
+  const compared =
+    references.size > 0
+      ? `latency against the previous release on ${[...references.keys()].join(", ")}`
+      : "no previous release serving to compare latency with";
+  if (outcome.verdict === "critical")
+    return { critical: `critical on ${outcome.host} at poll ${outcome.poll}: ${outcome.findings.join("; ")}`, findings, summary: "" };
+  return {
+    findings,
+    summary: `${outcome.polls} poll(s) over ${Math.round(check.durationMs / 1000)} s: ${outcome.verdict === "warning" ? `${outcome.warnings.length} warning(s)` : "no findings"} (${compared})`,
+  };
+}
+
+/** Rolls every test host back to the release before this run's deploy. */
+async function rollBack(
+  host: HostCapabilities,
+  inventory: Inventory,
+  deployed: DeployOutcome,
+  why: string,
+  details: readonly string[],
+): Promise<StepOutcome> {
+  const previous = deployed.hosts[0]?.previous?.replace(/^releases\//, "");
+  if (previous === undefined) return { status: "failed", summary: `${why}; no previous release to roll back to`, details };
+  const back = await withSession(host, inventory, (session) =>
+    rollbackRelease({
+      inventory,
+      session,
+      publicKeyText: pinnedKey(host, inventory),
+      who: host.who,
+      to: previous,
+      serviceEnv: serviceEnvOf(host),
+    }),
+  );
+  recordDeploy(host, back);
+  const undelivered = await notify(host, deployEvent(back, why));
+  return {
+    status: "failed",
+    summary: `${why}; ${back.status === "deployed" ? `rolled back to ${previous}` : `rollback to ${previous} failed: ${back.summary}`}`,
+    details: [
+      ...details,
+      ...back.hosts.map((h) => `${h.host}: ${h.result} — ${h.detail}`),
+      ...(undelivered === undefined ? [] : [undelivered]),
+    ],
+  };
+}

@@ -23,6 +23,7 @@ import type { RunReport } from "../../src/report/report.js";
 import { runCli } from "../helpers/cli.js";
 import { advisoryDbArgs, copyExample } from "../helpers/example.js";
 import { FakeGitHub, OWNER, REPO, TOKEN } from "../helpers/fake-github.js";
+import { prepareServingRoot, SERVE_COMMANDS, servedMetrics, stopServing } from "../helpers/serving-hosts.js";
 import { freePort, SSHD_AVAILABLE, startSshd, stopSshdsAfter, type TestHost, testClientKey } from "../helpers/sshd.js";
 
 const SCRIPT = join(import.meta.dirname, "../../scripts/deploy/local-deploy.sh");
@@ -31,16 +32,6 @@ const MINUTE = 60_000;
 const SATURDAY = Date.parse("2026-11-28T10:00:00+05:30");
 /** Monday 30 November 2026, 11:00 in Mumbai: the NSE is open (09:15–15:30). */
 const MONDAY_OPEN = Date.parse("2026-11-30T11:00:00+05:30");
-
-/** Starts the engine in the background (flags from `serve-flags`), waits until it listens; stop waits until it is gone. */
-const START = `nohup ./current/shriven-quant serve --listen 127.0.0.1:$(cat port) --max-seconds 900 $(cat serve-flags 2>/dev/null) >serve.log 2>&1 &
-echo $! >serve.pid
-for i in $(seq 200); do grep -q listening serve.log && exit 0; sleep 0.05; done
-cat serve.log >&2; exit 1`;
-const STOP = `[ -f serve.pid ] || exit 0
-pid=$(cat serve.pid); kill "$pid" 2>/dev/null
-for i in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-rm -f serve.pid`;
 
 /** A clock that starts at `start` and jumps ahead on every sleep, pausing a 250th of it for real (the engines keep running). */
 function fakeClock(start: number): Clock & { readonly sleeps: number[] } {
@@ -115,15 +106,12 @@ describe.skipIf(!SSHD_AVAILABLE)("production stage end to end (real cargo, signe
     const step = (id: string) => report.steps.find((s) => s.id === id);
     return { code, stdout, report, step, status: (id: string) => step(id)?.status };
   };
-  const metrics = async (i: number) => (await fetch(`http://127.0.0.1:${ports[i]}/metrics`)).text();
+  const metrics = (i: number) => servedMetrics(ports[i] as number);
 
   beforeAll(async () => {
     hosts = await Promise.all([startSshd({ name: "prod-1" }), startSshd({ name: "prod-2" })]);
     ports = await Promise.all(hosts.map(() => freePort()));
-    hosts.forEach((h, i) => {
-      mkdirSync(root(h), { recursive: true });
-      writeFileSync(join(root(h), "port"), String(ports[i]));
-    });
+    for (const [i, h] of hosts.entries()) prepareServingRoot(root(h), ports[i] as number);
     github = await new FakeGitHub("dotcom").start();
     const { privateKey } = await testClientKey();
     env = { CI: "true", SSH_DEPLOY_KEY: privateKey, RELEASE_SIGNING_KEY: seed, GITHUB_TOKEN: TOKEN, GITHUB_ACTOR: "release-bot" };
@@ -148,9 +136,7 @@ ${Object.entries(approvers)
 [deploy.production]
 public_key = "minisign.pub"
 binary = "shriven-quant"
-start = ["sh", "-c", ${JSON.stringify(START)}]
-stop = ["sh", "-c", ${JSON.stringify(STOP)}]
-health = { command = ["sh", "-c", "kill -0 $(cat serve.pid)"], retries = 3, interval_seconds = 0.2 }
+${SERVE_COMMANDS}
 ${hosts
   .map(
     (h) => `
@@ -181,7 +167,7 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
   }, 900_000);
 
   afterAll(async () => {
-    for (const h of hosts ?? []) await execa("sh", ["-c", STOP], { cwd: root(h), reject: false });
+    for (const h of hosts ?? []) await stopServing(root(h));
     await github?.stop();
     rmSync(parent, { recursive: true, force: true });
   });

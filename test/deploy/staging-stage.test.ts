@@ -16,8 +16,9 @@ import { formatPublicKey, loadSigningKey } from "../../src/release/minisign.js";
 import type { RunReport } from "../../src/report/report.js";
 import { runCli } from "../helpers/cli.js";
 import { copyExample, injectDefect } from "../helpers/example.js";
+import { prepareServingRoot, SERVE_COMMANDS, servedMetrics, stopServing } from "../helpers/serving-hosts.js";
 import { HAS_MARKET_CAPTURE, MARKET_CAPTURE_DIR } from "../helpers/shared-data.js";
-import { SSHD_AVAILABLE, startSshd, stopSshdsAfter, type TestHost, testClientKey } from "../helpers/sshd.js";
+import { freePort, SSHD_AVAILABLE, startSshd, stopSshdsAfter, type TestHost, testClientKey } from "../helpers/sshd.js";
 
 const SEED = randomBytes(32).toString("hex");
 const CAPTURE = join(MARKET_CAPTURE_DIR, "btcusdt_20240808.gz");
@@ -25,9 +26,13 @@ const CAPTURE = join(MARKET_CAPTURE_DIR, "btcusdt_20240808.gz");
 describe.skipIf(!SSHD_AVAILABLE || !HAS_MARKET_CAPTURE)("staging stage end to end (real cargo, paper trading, sshd test hosts)", () => {
   stopSshdsAfter("all");
   const parent = mkdtempSync(join(tmpdir(), "shriven-staging-"));
-  afterAll(() => rmSync(parent, { recursive: true, force: true }));
+  afterAll(async () => {
+    for (const h of hosts ?? []) await stopServing(root(h));
+    rmSync(parent, { recursive: true, force: true });
+  });
   let source: string;
   let hosts: TestHost[];
+  let ports: number[];
   let env: Record<string, string>;
   const root = (h: TestHost) => join(h.dir, "deploy");
 
@@ -41,6 +46,8 @@ describe.skipIf(!SSHD_AVAILABLE || !HAS_MARKET_CAPTURE)("staging stage end to en
 
   beforeAll(async () => {
     hosts = await Promise.all([startSshd({ name: "test-1" }), startSshd({ name: "test-2" })]);
+    ports = await Promise.all(hosts.map(() => freePort()));
+    for (const [i, h] of hosts.entries()) prepareServingRoot(root(h), ports[i] as number);
     const { privateKey } = await testClientKey();
     env = { CI: "true", SSH_DEPLOY_KEY: privateKey, RELEASE_SIGNING_KEY: SEED, GITHUB_ACTOR: "asha" };
     source = copyExample(parent);
@@ -59,9 +66,7 @@ observed_p99_limit_us = 1000000
 [deploy.test]
 public_key = "minisign.pub"
 binary = "shriven-quant"
-start = ["true"]
-stop = ["true"]
-health = { command = ["./current/shriven-quant", "--version"], retries = 2, interval_seconds = 0.1 }
+${SERVE_COMMANDS}
 smoke = ["sh", "-c", "[ ! -e fail-smoke ] && ./current/shriven-quant demo --events 2000 >/dev/null"]
 ${hosts
   .map(
@@ -75,7 +80,17 @@ host_key = "${h.fingerprint}"
 path = "${root(h)}"
 `,
   )
-  .join("")}`,
+  .join("")}
+[monitor.staging]
+duration_minutes = 0.05
+poll_seconds = 0.5
+
+[monitor.hosts.test-1]
+metrics_url = "http://127.0.0.1:${ports[0]}/metrics"
+
+[monitor.hosts.test-2]
+metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
+`,
     );
     await git("init", "-q");
     await git("add", "-A");
@@ -99,6 +114,11 @@ path = "${root(h)}"
     expect(status("paper-trading")).toBe("passed");
     const commit = (await git("rev-parse", "HEAD")).stdout.trim();
     for (const h of hosts) expect(readlinkSync(join(root(h), "current"))).toBe(`releases/0.0.0-staging.${commit.slice(0, 7)}`);
+    // A first deploy: nothing served before it, so only the error rate and the absolute limits are watched.
+    expect(report.steps.find((s) => s.id === "smoke-tests")?.summary).toMatch(
+      /^smoke tests passed on test-1, test-2; \d+ poll\(s\) over 3 s: no findings \(no previous release serving to compare latency with\)$/,
+    );
+    for (const port of ports) expect(await servedMetrics(port)).toContain('shriven_trading_mode{mode="paper"} 1');
     const audit = verifyAuditLog(join(source, ".shriven-pipeline/audit/audit.jsonl"));
     expect(audit.ok).toBe(true);
     expect(audit.entries).toBe(1);
@@ -120,6 +140,26 @@ path = "${root(h)}"
     const audit = verifyAuditLog(join(source, ".shriven-pipeline/audit/audit.jsonl"));
     expect(audit.ok).toBe(true);
     expect(audit.entries).toBe(3);
+  }, 900_000);
+
+  it("latency degraded past 20 % of the previous release after the deploy rolls the test hosts back", async () => {
+    const previous = readlinkSync(join(root(hosts[0] as TestHost), "current"));
+    await git("commit", "--allow-empty", "-qm", "slower");
+    writeFileSync(join(root(hosts[0] as TestHost), "serve-flags"), "--inject-latency-us 150");
+    const { run, report, status } = await stage();
+    rmSync(join(root(hosts[0] as TestHost), "serve-flags"));
+    expect(status("deploy-test")).toBe("passed");
+    expect(status("smoke-tests")).toBe("failed");
+    expect(report.steps.find((s) => s.id === "smoke-tests")?.summary).toMatch(
+      new RegExp(
+        `^critical on test-1 at poll \\d+: critical: order latency p99 [\\d.]+ µs (is [\\d.]+ % above the previous release's [\\d.]+ µs \\(> 20 %\\)|> 200 µs).*; rolled back to ${previous.replace("releases/", "").replaceAll(".", "\\.")}$`,
+      ),
+    );
+    expect(run.code).toBe(1);
+    for (const h of hosts) expect(readlinkSync(join(root(h), "current"))).toBe(previous);
+    const audit = verifyAuditLog(join(source, ".shriven-pipeline/audit/audit.jsonl"));
+    expect(audit.ok).toBe(true);
+    expect(audit.entries).toBe(5);
   }, 900_000);
 
   it("a planted failing integration test stops the stage before anything is deployed", async () => {

@@ -219,6 +219,8 @@ describe("[monitor] policy", () => {
         riskUtilizationWarningPercent: 80,
         failedPollsCritical: 3,
       },
+      // Staging's rollback triggers: error rate > 1 %, performance degraded > 20 %, checked for 5 minutes.
+      staging: { durationMs: 5 * MINUTE, pollMs: 10_000, errorRateCriticalPercent: 1, degradationPercent: 20 },
     });
     expect(parseMonitorPolicy(undefined, "shriven-pipeline.toml")).toEqual(monitorPolicyFrom(undefined));
   });
@@ -366,6 +368,55 @@ describe("evaluate", () => {
     expect(result.level).toBe(level);
     if (level === "warning")
       expect(result.findings).toEqual([`warning: error rate ${errors / 100} % (${errors} errors in 10000 events) > 0.1 %`]);
+  });
+
+  it.each([
+    [100, "warning"],
+    [101, "critical"],
+  ])("with staging's trigger, %d errors in 10000 events is %s (critical above 1 %)", (errors, level) => {
+    const result = evaluate(
+      samples({ events: 15_000, errors: 2 + errors }),
+      { baseline: samples(), previous: samples({ events: 5000, errors: 2 }) },
+      { ...T, errorRateCriticalPercent: 1 },
+    );
+    expect(result.level).toBe(level);
+    expect(result.findings).toEqual([
+      `${level}: error rate ${errors / 100} % (${errors} errors in 10000 events) > ${level === "critical" ? 1 : 0.1} %`,
+    ]);
+  });
+
+  it.each([
+    ["0.000012", "ok"],
+    ["0.0000121", "critical"],
+    ["0.00016", "critical"],
+  ])("with staging's trigger, p99 %s s against the previous release's 10 µs is %s (critical above +20 %)", (p99Seconds, level) => {
+    const thresholds = { ...T, latencyDegradation: { referenceUs: 10, percent: 20 } };
+    const result = evaluate(samples({ p99Seconds }), undefined, thresholds);
+    expect(result.level).toBe(level);
+    if (level === "critical")
+      expect(result.findings[0]).toMatch(
+        /^critical: order latency p99 [\d.]+ µs is [\d.]+ % above the previous release's 10 µs \(> 20 %\)$/,
+      );
+    // Over the absolute limit, the absolute finding is the one reported.
+    expect(evaluate(samples({ p99Seconds: "0.00025" }), undefined, thresholds).findings).toEqual([
+      "critical: order latency p99 250 µs > 200 µs",
+    ]);
+  });
+
+  it("refuses a bad [monitor.staging] table, naming the key", () => {
+    expect(() => parseMonitorPolicy({ staging: { duration_minutes: -1 } }, "shriven-pipeline.toml")).toThrow(
+      /monitor\.staging\.duration_minutes: expected 0 \(no check\) or more minutes/,
+    );
+    expect(() => parseMonitorPolicy({ staging: { error_rate_percent: 101 } }, "shriven-pipeline.toml")).toThrow(
+      /monitor\.staging\.error_rate_percent: expected at most 100/,
+    );
+    expect(() => parseMonitorPolicy({ staging: { degradation: 20 } }, "shriven-pipeline.toml")).toThrow(
+      /monitor\.staging\.degradation: unknown key/,
+    );
+    expect(parseMonitorPolicy({ staging: { duration_minutes: 0, degradation_percent: 50 } }, "f").staging).toMatchObject({
+      durationMs: 0,
+      degradationPercent: 50,
+    });
   });
 
   it("the error rate is measured between polls, not since the start", () => {
