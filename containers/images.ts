@@ -36,3 +36,20 @@ export const RUST_COMPONENTS = ["rustfmt", "clippy"] as const;
  * … was not found", re-check with `apt-cache madison openssh-client` and bump it here.
  */
 export const SSH_CLIENT_PACKAGES = ["openssh-client=1:9.2p1-2+deb12u10"] as const;
+
+/**
+ * The Node.js image whose `node` and `npm` the Dagger `staging` and `production` functions copy into the
+ * toolchain image, to run this package's CLI there: Node 20 on Debian 12 (bookworm), like the Rust image, so
+ * the binary finds the same glibc.
+ *
+ * Source of the digest: public Dockerfiles, build tools and tests pinning
+ * `node:20-bookworm-slim@sha256:2cf067cf…` (four independent repositories, found 2026-11-27). Re-check it with
+ * `docker buildx imagetools inspect node:20-bookworm-slim` when bumping Node.
+ */
+export const NODE_IMAGE = "node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0";
+
+/**
+ * Debian packages the `staging` and `production` functions add for the stage's own steps: git (the release tag,
+ * the commit), pinned to bookworm's version. Source: `apt-cache policy git` on Debian 12 (2026-11-27).
+ */
+export const PIPELINE_PACKAGES = ["git=1:2.39.5-0+deb12u3"] as const;

@@ -10,10 +10,14 @@ import { rustToolchain } from "../containers/rust-toolchain.js";
 import { buildReleaseInDagger, verifyReleaseInDagger } from "./dagger/release-in-dagger.js";
 import { rollbackInDagger } from "./dagger/rollback-in-dagger.js";
 import { type DaggerRunArgs, reportDirectory, runStageInDagger, summaryOrFailure } from "./dagger/run-in-dagger.js";
+import { runHostStageInDagger } from "./dagger/stage-in-dagger.js";
 import { stepLine } from "./report/console.js";
 
 /** Paths never sent to the engine with the workspace. */
 const IGNORE = ["target", ".git", "node_modules"];
+
+/** The same for the stages that need the git history (the release tag, the commit). */
+const IGNORE_KEEP_GIT = ["target", "node_modules"];
 
 /**
  * The ShrivenQuant delivery pipeline: dev-stage steps and the stage itself,
@@ -251,6 +255,94 @@ export class ShrivenPipeline {
     breakLock?: boolean,
   ): Promise<string> {
     return rollbackInDagger({ source, environment, to, sshKey, ...optional({ breakLock }) });
+  }
+
+  /**
+   * The staging stage, in the pipeline document's order: signed release build, integration tests and risk
+   * validation, benchmarks (10 %), paper trading, deploy to the [deploy.test] hosts, smoke tests and the
+   * post-deploy check, rolling the test hosts back on failure. Runs `shriven-pipeline run staging` in a container
+   * (the pinned toolchain, openssh-client, git, Node 20 and this module's CLI) on the workspace with its git
+   * history. Never cached: every call deploys. Returns the run's output with the audit records it appended
+   * (for the CI job to append to the repository's audit log); fails with them when a gate failed.
+   *
+   * Example: dagger call staging --source=. --ssh-key=env://SSH_DEPLOY_KEY --signing-key=env://RELEASE_SIGNING_KEY
+   *
+   * @param source The Cargo workspace with its .git (the commit is recorded in the release)
+   * @param sshKey The deploy key of the test hosts, e.g. env://SSH_DEPLOY_KEY
+   * @param signingKey The release signing key (minisign secret key or raw Ed25519), e.g. env://RELEASE_SIGNING_KEY
+   * @param slackWebhook Slack incoming webhook for stage, deploy and rollback notices, e.g. env://SLACK_WEBHOOK_URL
+   * @param envFile Environment profile overrides (.env format) for the test environment
+   * @param only Run only these steps; the others are reported as skipped
+   * @param actor Who runs the stage (the CI actor), for the deploy lock and the audit log
+   */
+  @func({ cache: "never" })
+  async staging(
+    @argument({ defaultPath: "/", ignore: IGNORE_KEEP_GIT }) source: Directory,
+    sshKey: Secret,
+    signingKey: Secret,
+    slackWebhook?: Secret,
+    envFile?: File,
+    only?: string[],
+    actor?: string,
+  ): Promise<string> {
+    return runHostStageInDagger({
+      stage: "staging",
+      source,
+      secrets: { SSH_DEPLOY_KEY: sshKey, RELEASE_SIGNING_KEY: signingKey, ...optional({ SLACK_WEBHOOK_URL: slackWebhook }) },
+      ...optional({ envFile, only, actor }),
+    });
+  }
+
+  /**
+   * The production stage for a release tag, in the pipeline document's order: pre-production validation (tag,
+   * profile, audit, licences), optimized signed build, performance validation (5 %, latency, allocations, memory),
+   * the approval gate (two approvers besides the tag's author, from the run's GitHub reviews or signed approval
+   * files; the wait timer), the deployment window, deploy to the [deploy.production] hosts, post-deploy monitoring
+   * with automatic rollback, the GitHub release. Runs `shriven-pipeline run production` in a container like
+   * `staging`. Never cached. Returns the run's output with the audit records it appended; fails with them when a
+   * gate failed.
+   *
+   * Example: dagger call production --source=. --tag=v1.2.3 --ssh-key=env://SSH_DEPLOY_KEY --signing-key=env://RELEASE_SIGNING_KEY --github-token=env://GITHUB_TOKEN --actor=$GITHUB_ACTOR --run-id=$GITHUB_RUN_ID --repository=$GITHUB_REPOSITORY
+   *
+   * @param source The Cargo workspace with its .git, checked out at the tag
+   * @param tag The release tag, vMAJOR.MINOR.PATCH (annotated)
+   * @param sshKey The deploy key of the production hosts, e.g. env://SSH_DEPLOY_KEY
+   * @param signingKey The release signing key (minisign secret key or raw Ed25519), e.g. env://RELEASE_SIGNING_KEY
+   * @param githubToken Token that reads the run's deployment reviews and publishes the release, e.g. env://GITHUB_TOKEN
+   * @param slackWebhook Slack incoming webhook for stage, deploy, rollback and monitoring notices
+   * @param envFile Environment profile overrides (.env format) for the production environment
+   * @param only Run only these steps; the others are reported as skipped
+   * @param overrideWindow Emergency: deploy while the market is open; the reason is written to the audit log
+   * @param actor Who pushed the tag (GITHUB_ACTOR of the tag push): their own approval never counts
+   * @param runId The workflow run whose deployment reviews count as approvals (GITHUB_RUN_ID)
+   * @param repository OWNER/NAME of the repository (GITHUB_REPOSITORY)
+   */
+  @func({ cache: "never" })
+  async production(
+    @argument({ defaultPath: "/", ignore: IGNORE_KEEP_GIT }) source: Directory,
+    tag: string,
+    sshKey: Secret,
+    signingKey: Secret,
+    githubToken?: Secret,
+    slackWebhook?: Secret,
+    envFile?: File,
+    only?: string[],
+    overrideWindow?: string,
+    actor?: string,
+    runId?: string,
+    repository?: string,
+  ): Promise<string> {
+    return runHostStageInDagger({
+      stage: "production",
+      source,
+      tag,
+      secrets: {
+        SSH_DEPLOY_KEY: sshKey,
+        RELEASE_SIGNING_KEY: signingKey,
+        ...optional({ GITHUB_TOKEN: githubToken, SLACK_WEBHOOK_URL: slackWebhook }),
+      },
+      ...optional({ envFile, only, overrideWindow, actor, runId, repository }),
+    });
   }
 }
 

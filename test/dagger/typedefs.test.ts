@@ -62,12 +62,13 @@ describe("typedefs of the root module (SDK introspector, offline)", () => {
     }
   });
 
-  it("takes the workspace as a Directory that ignores target, .git and node_modules", () => {
+  it("takes the workspace as a Directory that ignores target, .git and node_modules (staging and production keep .git)", () => {
     for (const fn of Object.values(module.objects.ShrivenPipeline?.methods ?? {})) {
       const source = fn.arguments.source;
       if (source === undefined) continue;
       expect(source.type).toEqual({ kind: "OBJECT_KIND", name: "Directory" });
-      expect(source.ignore).toEqual(["target", ".git", "node_modules"]);
+      const needsHistory = fn.name === "staging" || fn.name === "production";
+      expect(source.ignore).toEqual(needsHistory ? ["target", "node_modules"] : ["target", ".git", "node_modules"]);
     }
   });
 

@@ -70,7 +70,10 @@ describe("CI workflows", () => {
     expect(Object.values(workflow("dev.yml").jobs).map((j) => j.environment)).toEqual([undefined]);
     expect(Object.values(workflow("staging.yml").jobs).map((j) => j.environment)).toEqual(["test"]);
     expect(Object.values(workflow("production.yml").jobs).map((j) => j.environment)).toEqual(["production"]);
-    for (const name of files) expect(workflow(name).permissions).toEqual({ contents: "read" });
+    expect(workflow("dev.yml").permissions).toEqual({ contents: "read" });
+    expect(workflow("staging.yml").permissions).toEqual({ contents: "read" });
+    // Production publishes the GitHub release and reads the run's deployment reviews; nothing more.
+    expect(workflow("production.yml").permissions).toEqual({ contents: "write", actions: "read" });
   });
 
   it("only check out and call the module, with actions pinned by commit and the module's Dagger version", () => {
@@ -82,8 +85,11 @@ describe("CI workflows", () => {
       const dagger = all[1] as Step;
       expect(dagger.with?.version).toBe(ENGINE.replace(/^v/, ""));
       expect(dagger.with?.verb).toBe("call");
-      expect(dagger.with?.args).toMatch(/^dev --source=\S+/);
+      expect(dagger.with?.args).toMatch(new RegExp(`^${name.replace(".yml", "")} --source=\\S+`));
     }
+    // Production checks its tag against every earlier release tag: the full history.
+    expect(steps("production.yml")[0]?.with).toEqual({ "fetch-depth": 0 });
+    expect(steps("production.yml")[1]?.with?.args).toContain(`--tag=\${{ github.ref_name }}`);
     expect(read("dev.yml")).toContain("dagger/dagger-for-github@27b130bf0f79a7f6fbbbe0fbca6760dc9bb40a77 # v8.4.1");
   });
 
@@ -97,6 +103,7 @@ describe("CI workflows", () => {
         }
       }
     }
-    expect(steps("production.yml")[1]?.with?.args).toContain("--registry-token=env://CARGO_REGISTRY_TOKEN");
+    expect(steps("production.yml")[1]?.with?.args).toContain("--ssh-key=env://SSH_DEPLOY_KEY");
+    expect(steps("production.yml")[1]?.with?.args).toContain("--github-token=env://GITHUB_TOKEN");
   });
 });

@@ -1,0 +1,181 @@
+/**
+ * `staging` and `production` in the Dagger module, run by the real SDK against
+ * the recording GraphQL endpoint on 127.0.0.1: the stage's CLI runs in the
+ * pinned toolchain image plus pinned openssh-client, git and Node 20, built
+ * from the module's own source; the workspace keeps its git history; secrets
+ * are only secret variables; the exec is kept out of the cache; a failed gate
+ * fails the call with the run's output. What the CLI does inside is the host
+ * run, tested end to end in test/deploy/.
+ */
+import { connection, dag } from "@dagger.io/dagger";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NODE_IMAGE, PIPELINE_PACKAGES, RUST_IMAGE, SSH_CLIENT_PACKAGES } from "../../containers/images.js";
+import { UsageError } from "../../src/core/errors.js";
+import { INVOCATION_VARIABLE } from "../../src/dagger/container-ssh.js";
+import { PIPELINE_DIR, stageArgv } from "../../src/dagger/stage-in-dagger.js";
+import { ShrivenPipeline } from "../../src/index.js";
+import { execArgvs, FakeEngine, fieldCalls } from "../helpers/fake-engine.js";
+
+const engine = new FakeEngine();
+beforeAll(() => engine.start());
+afterAll(() => engine.stop());
+
+const SECRETS = {
+  "ssh-key-id": "-----BEGIN OPENSSH PRIVATE KEY-----\nc3NoLWtleS1uZXZlci1zZWVu\n-----END OPENSSH PRIVATE KEY-----\n",
+  "signing-key-id": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+  "github-token-id": "ghp_NeverInAQuery0123456789abcdefghijklmn",
+};
+const CLI = `${PIPELINE_DIR}/bin/shriven-pipeline.js`;
+const AUDIT = "/src/.shriven-pipeline/audit/audit.jsonl";
+
+/** The exec that runs the stage: `sh -c <script> sh <audit log> node <cli> run <stage> …`. */
+const stageExec = (argvs: string[][]) => argvs.find((argv) => argv.includes(CLI));
+
+async function production(exitCode: number, extra: { only?: string[]; overrideWindow?: string } = {}): Promise<string> {
+  engine.reset({
+    secrets: SECRETS,
+    exec: (argv) =>
+      argv.includes(CLI)
+        ? {
+            exitCode,
+            stdout: exitCode === 0 ? "production stage passed in 31 min\n" : "❌ Approval gate: not approved: 1 of 2 approvals (ravi)\n",
+          }
+        : { exitCode: 0 },
+  });
+  let result = "";
+  await connection(async () => {
+    result = await new ShrivenPipeline().production(
+      dag.loadDirectoryFromID("workspace-directory-id" as never),
+      "v1.2.3",
+      dag.loadSecretFromID("ssh-key-id" as never),
+      dag.loadSecretFromID("signing-key-id" as never),
+      dag.loadSecretFromID("github-token-id" as never),
+      undefined,
+      undefined,
+      extra.only,
+      extra.overrideWindow,
+      "asha",
+      "42",
+      "shriven/quant",
+    );
+  });
+  return result;
+}
+
+describe("the staging and production functions (real SDK, recorded on 127.0.0.1)", () => {
+  it("production runs the CLI in the pinned container on the workspace, secrets only as secret variables", async () => {
+    const output = await production(0, { only: ["pre-validation", "approval"], overrideWindow: "exchange outage fix, CTO approved" });
+    expect(output).toBe("production stage passed in 31 min\n");
+    const queries = engine.allQueries();
+    const argvs = execArgvs(queries);
+
+    // The pinned images and packages: toolchain, openssh-client, git, and Node 20's node and npm.
+    const images = fieldCalls(queries, "from").map((call) => call.address);
+    expect(images).toContain(RUST_IMAGE);
+    expect(images).toContain(NODE_IMAGE);
+    for (const pkg of [SSH_CLIENT_PACKAGES[0], PIPELINE_PACKAGES[0]])
+      expect(argvs.some((argv) => argv.join(" ").includes(`install -y --no-install-recommends ${pkg}`))).toBe(true);
+    expect(fieldCalls(queries, "withFile")).toContainEqual(expect.objectContaining({ path: "/usr/local/bin/node" }));
+    // The module's own source, built there (npm ci runs the bundling prepare script).
+    expect(fieldCalls(queries, "withDirectory")).toContainEqual(
+      expect.objectContaining({ path: PIPELINE_DIR, exclude: ["node_modules", "dist", "sdk", "**/target"] }),
+    );
+    expect(argvs).toContainEqual(["npm", "ci", "--no-audit", "--no-fund"]);
+    expect(queries).toContain("currentModule");
+    // The workspace at /src, as given (its .git kept by the function's ignore list).
+    expect(fieldCalls(queries, "withMountedDirectory")).toContainEqual({ path: "/src", source: "workspace-directory-id" });
+
+    // The stage: exactly the CLI's run, with the audit records printed after it.
+    const exec = stageExec(argvs) as string[];
+    expect(exec.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(exec.slice(3)).toEqual([
+      "sh",
+      AUDIT,
+      "node",
+      CLI,
+      "run",
+      "production",
+      "--source",
+      "/src",
+      "--tag",
+      "v1.2.3",
+      "--override-window",
+      "exchange outage fix, CTO approved",
+      "--only",
+      "pre-validation,approval",
+    ]);
+
+    // Secrets: variables by id, never their text, never asked for.
+    const variables = fieldCalls(queries, "withSecretVariable");
+    expect(variables).toEqual(
+      expect.arrayContaining([
+        { name: "SSH_DEPLOY_KEY", secret: "ssh-key-id" },
+        { name: "RELEASE_SIGNING_KEY", secret: "signing-key-id" },
+        { name: "GITHUB_TOKEN", secret: "github-token-id" },
+      ]),
+    );
+    for (const text of Object.values(SECRETS)) expect(queries).not.toContain(text.split("\n")[1] ?? text);
+    expect(queries).not.toContain(SECRETS["github-token-id"]);
+    expect(fieldCalls(queries, "plaintext")).toEqual([]);
+
+    // The CI variables the gates read, and a fresh invocation so Dagger never answers the run from its cache.
+    const env = Object.fromEntries(fieldCalls(queries, "withEnvVariable").map((call) => [call.name, call.value]));
+    expect(env).toMatchObject({ CI: "true", GITHUB_ACTOR: "asha", GITHUB_RUN_ID: "42", GITHUB_REPOSITORY: "shriven/quant" });
+    expect(env.GITHUB_REF).toBe("refs/tags/v1.2.3");
+    expect(String(env[INVOCATION_VARIABLE])).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("every call is a new invocation", async () => {
+    await production(0);
+    const first = fieldCalls(engine.allQueries(), "withEnvVariable").find((c) => c.name === INVOCATION_VARIABLE)?.value;
+    await production(0);
+    const second = fieldCalls(engine.allQueries(), "withEnvVariable").find((c) => c.name === INVOCATION_VARIABLE)?.value;
+    expect(first).not.toBe(second);
+  });
+
+  it("a failed gate fails the call with the run's output", async () => {
+    await expect(production(1)).rejects.toThrow(
+      /shriven-pipeline run production exited with 1\n❌ Approval gate: not approved: 1 of 2 approvals \(ravi\)/,
+    );
+  });
+
+  it("staging runs the same way without a tag; production without one is refused before anything runs", async () => {
+    engine.reset({ secrets: SECRETS, exec: () => ({ exitCode: 0, stdout: "staging stage passed\n" }) });
+    let output = "";
+    await connection(async () => {
+      output = await new ShrivenPipeline().staging(
+        dag.loadDirectoryFromID("workspace-directory-id" as never),
+        dag.loadSecretFromID("ssh-key-id" as never),
+        dag.loadSecretFromID("signing-key-id" as never),
+      );
+    });
+    expect(output).toBe("staging stage passed\n");
+    const argvs = execArgvs(engine.allQueries());
+    expect(stageExec(argvs)?.slice(5)).toEqual(["node", CLI, "run", "staging", "--source", "/src"]);
+    // (The SDK sends the chain once per field it asks for: exit code, stdout, stderr.)
+    expect(new Set(fieldCalls(engine.allQueries(), "withSecretVariable").map((c) => c.name))).toEqual(
+      new Set(["SSH_DEPLOY_KEY", "RELEASE_SIGNING_KEY"]),
+    );
+
+    engine.reset({ secrets: SECRETS });
+    await connection(async () => {
+      await expect(
+        new ShrivenPipeline().production(
+          dag.loadDirectoryFromID("workspace-directory-id" as never),
+          " ",
+          dag.loadSecretFromID("ssh-key-id" as never),
+          dag.loadSecretFromID("signing-key-id" as never),
+        ),
+      ).rejects.toThrow(UsageError);
+    });
+    expect(engine.allQueries()).not.toContain("withExec");
+  });
+
+  it("refuses production arguments for staging (for callers of the core)", () => {
+    const source = {} as never;
+    expect(() => stageArgv({ stage: "staging", source, secrets: {}, tag: "v1.2.3" })).toThrow(
+      "--tag and --override-window are arguments of production, not of staging",
+    );
+    expect(() => stageArgv({ stage: "production", source, secrets: {} })).toThrow("production needs --tag vX.Y.Z");
+  });
+});
