@@ -150,6 +150,13 @@ path = "${root(h)}"
 `,
   )
   .join("")}
+# The team's limits for these tests: on a loaded 2-core CI machine preemption alone can add milliseconds to a
+# p99, and the simulated market can run into the risk limit, so a healthy engine would warn by chance.
+[monitor.thresholds]
+latency_warning_us = 20000
+latency_critical_us = 40000
+risk_utilization_warning_percent = 100
+
 [monitor.hosts.prod-1]
 metrics_url = "http://127.0.0.1:${ports[0]}/metrics"
 
@@ -289,14 +296,14 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
     await git(["commit", "--allow-empty", "-qm", "third"]);
     await tag("v1.2.0", SATURDAY + 180 * MINUTE);
     await approve("v1.2.0", ["ravi", "meera"]);
-    writeFileSync(join(root(hosts[0] as TestHost), "serve-flags"), "--inject-latency-us 500");
+    writeFileSync(join(root(hosts[0] as TestHost), "serve-flags"), "--inject-latency-us 60000");
     const run = await production("v1.2.0", fakeClock(SATURDAY + 240 * MINUTE));
     rmSync(join(root(hosts[0] as TestHost), "serve-flags"));
     expect(run.status("deploy-production")).toBe("passed");
     expect(run.status("monitoring")).toBe("failed");
     const summary = run.step("monitoring")?.summary ?? "";
     const poll =
-      /^critical on prod-1 at poll (\d+) \(\d+ s after the deploy\): critical: order latency p99 [\d.]+ µs > 200 µs.*; rolled back to 1\.1\.0 at poll (\d+)$/.exec(
+      /^critical on prod-1 at poll (\d+) \(\d+ s after the deploy\): critical: order latency p99 [\d.]+ µs > 40000 µs.*; rolled back to 1\.1\.0 at poll (\d+)$/.exec(
         summary,
       );
     expect(poll, summary).not.toBeNull();

@@ -85,6 +85,14 @@ path = "${root(h)}"
 duration_minutes = 0.05
 poll_seconds = 0.5
 
+# The staging triggers under test are the error rate and the degradation against the previous release; the
+# absolute latency and risk levels are set out of reach of the simulated market and of a loaded 2-core CI
+# machine, where preemption alone can add milliseconds to a p99.
+[monitor.thresholds]
+latency_warning_us = 1000000
+latency_critical_us = 2000000
+risk_utilization_warning_percent = 100
+
 [monitor.hosts.test-1]
 metrics_url = "http://127.0.0.1:${ports[0]}/metrics"
 
@@ -145,14 +153,14 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
   it("latency degraded past 20 % of the previous release after the deploy rolls the test hosts back", async () => {
     const previous = readlinkSync(join(root(hosts[0] as TestHost), "current"));
     await git("commit", "--allow-empty", "-qm", "slower");
-    writeFileSync(join(root(hosts[0] as TestHost), "serve-flags"), "--inject-latency-us 150");
+    writeFileSync(join(root(hosts[0] as TestHost), "serve-flags"), "--inject-latency-us 2000");
     const { run, report, status } = await stage();
     rmSync(join(root(hosts[0] as TestHost), "serve-flags"));
     expect(status("deploy-test")).toBe("passed");
     expect(status("smoke-tests")).toBe("failed");
     expect(report.steps.find((s) => s.id === "smoke-tests")?.summary).toMatch(
       new RegExp(
-        `^critical on test-1 at poll \\d+: critical: order latency p99 [\\d.]+ µs (is [\\d.]+ % above the previous release's [\\d.]+ µs \\(> 20 %\\)|> 200 µs).*; rolled back to ${previous.replace("releases/", "").replaceAll(".", "\\.")}$`,
+        `^critical on test-1 at poll \\d+: critical: order latency p99 [\\d.]+ µs is [\\d.]+ % above the previous release's [\\d.]+ µs \\(> 20 %\\).*; rolled back to ${previous.replace("releases/", "").replaceAll(".", "\\.")}$`,
       ),
     );
     expect(run.code).toBe(1);
