@@ -115,9 +115,9 @@ try {
   let wallSpins = spins;
   let [tooFew, tooMany] = [0, Number.POSITIVE_INFINITY];
   let slowWall = copyWithSpin(wallSpins);
-  for (let attempt = 0; attempt < 8; attempt++) {
+  for (let attempt = 0; attempt < 12; attempt++) {
     const apart = fastestApart(slowWall, 10);
-    if (Math.abs(apart - 10) <= 1.5) break;
+    if (Math.abs(apart - 10) <= 0.75) break;
     if (apart < 10) tooFew = wallSpins;
     else tooMany = wallSpins;
     wallSpins = Number.isFinite(tooMany) ? Math.round((tooFew + tooMany) / 2) : wallSpins * 2;
