@@ -262,7 +262,8 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
       signal: controller.signal,
       ...(io.env.GITHUB_STEP_SUMMARY === undefined ? {} : { stepSummaryFile: io.env.GITHUB_STEP_SUMMARY }),
       onEvent: (event) => progress.onEvent(event),
-      notify: runIdentity(io.env),
+      // A production run announces the tag it releases.
+      notify: { ...runIdentity(io.env), ...(inputs.tag === undefined ? {} : { version: inputs.tag }) },
     });
     progress.stop();
     io.stdout.write(`\n${renderConsoleSummary(report, files.json)}`);

@@ -386,13 +386,15 @@ function mrkdwnUrl(url: string): string {
 
 /** The Slack event of a deploy or rollback outcome. */
 export function deployEvent(outcome: DeployOutcome, reason?: string): DeployedEvent | RolledBackEvent {
+  // A host's previous release is its path under the deploy root (`releases/1.2.0`); Slack shows the version.
+  const previous = outcome.hosts[0]?.previous?.replace(/^releases\//, "");
   return outcome.action === "deploy" && outcome.status === "deployed"
     ? { kind: "deployed", environment: outcome.environment, version: outcome.version, hosts: outcome.hosts.map((h) => h.host) }
     : {
         kind: "rolled-back",
         environment: outcome.environment,
-        from: outcome.action === "deploy" ? outcome.version : (outcome.hosts[0]?.previous ?? "unknown"),
-        to: outcome.action === "deploy" ? (outcome.hosts[0]?.previous ?? "none") : outcome.version,
+        from: outcome.action === "deploy" ? outcome.version : (previous ?? "unknown"),
+        to: outcome.action === "deploy" ? (previous ?? "none") : outcome.version,
         reason: reason ?? outcome.summary,
       };
 }

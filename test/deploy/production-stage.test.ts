@@ -10,6 +10,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -48,6 +50,22 @@ function fakeClock(start: number): Clock & { readonly sleeps: number[] } {
   };
 }
 
+/** A loopback Slack webhook that keeps the text fallback of every message it is sent. */
+async function slackServer(): Promise<{ url: string; texts: string[]; server: Server }> {
+  const texts: string[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      texts.push(String((JSON.parse(body) as { text?: unknown }).text));
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T1/B1/production-hook`, texts, server };
+}
+
 describe.skipIf(!SSHD_AVAILABLE)("production stage end to end (real cargo, signed approvals, sshd hosts, monitoring)", () => {
   stopSshdsAfter("all");
   const parent = mkdtempSync(join(tmpdir(), "shriven-production-"));
@@ -61,6 +79,7 @@ describe.skipIf(!SSHD_AVAILABLE)("production stage end to end (real cargo, signe
   let env: Record<string, string>;
   let github: FakeGitHub;
   let dbArgs: string[];
+  let slack: { url: string; texts: string[]; server: Server };
   const root = (h: TestHost) => join(h.dir, "deploy");
   const current = () => hosts.map((h) => readlinkSync(join(root(h), "current")));
   const approvalsDir = () => join(source, ".shriven-pipeline/approvals");
@@ -113,8 +132,16 @@ describe.skipIf(!SSHD_AVAILABLE)("production stage end to end (real cargo, signe
     ports = await Promise.all(hosts.map(() => freePort()));
     for (const [i, h] of hosts.entries()) prepareServingRoot(root(h), ports[i] as number);
     github = await new FakeGitHub("dotcom").start();
+    slack = await slackServer();
     const { privateKey } = await testClientKey();
-    env = { CI: "true", SSH_DEPLOY_KEY: privateKey, RELEASE_SIGNING_KEY: seed, GITHUB_TOKEN: TOKEN, GITHUB_ACTOR: "release-bot" };
+    env = {
+      CI: "true",
+      SSH_DEPLOY_KEY: privateKey,
+      RELEASE_SIGNING_KEY: seed,
+      GITHUB_TOKEN: TOKEN,
+      GITHUB_ACTOR: "release-bot",
+      SLACK_WEBHOOK_URL: slack.url,
+    };
     source = copyExample(parent);
     writeFileSync(join(source, "minisign.pub"), formatPublicKey(loadSigningKey(seed, "seed")));
     const keyLine = (key: SigningKey) => formatPublicKey(key).trim().split("\n").at(-1);
@@ -176,6 +203,8 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
   afterAll(async () => {
     for (const h of hosts ?? []) await stopServing(root(h));
     await github?.stop();
+    slack?.server.closeAllConnections();
+    await new Promise((resolve) => slack?.server.close(resolve));
     rmSync(parent, { recursive: true, force: true });
   });
 
@@ -274,6 +303,14 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
     const release = github.releases.get("v1.0.0");
     expect(release?.assets.map((a) => a.name)).toEqual(expect.arrayContaining(["SHA256SUMS", "SHA256SUMS.minisig"]));
     expect(run.stdout).not.toContain(TOKEN);
+    expect(slack.texts).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^Stage production started: v1\.0\.0/),
+        "Deployed 1.0.0 to production (2 hosts)",
+        expect.stringMatching(/^Stage production passed: v1\.0\.0/),
+      ]),
+    );
+    slack.texts.length = 0;
   }, 900_000);
 
   it("a warning after the deploy is reported, not rolled back", async () => {
@@ -290,6 +327,9 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
     expect(run.status("github-release")).toBe("passed");
     expect(run.code).toBe(0);
     expect(current()).toEqual(["releases/1.1.0", "releases/1.1.0"]);
+    expect(slack.texts).toContainEqual(expect.stringMatching(/^Monitoring warnings on production after deploying 1\.1\.0: \d+ findings?$/));
+    expect(slack.texts.some((t) => t.startsWith("Rolled back"))).toBe(false);
+    slack.texts.length = 0;
   }, 900_000);
 
   it("a host crossing a critical threshold is rolled back within one poll", async () => {
@@ -312,6 +352,11 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
     expect(github.releases.has("v1.2.0")).toBe(false);
     expect(run.code).toBe(1);
     expect(current()).toEqual(["releases/1.1.0", "releases/1.1.0"]);
+    expect(slack.texts).toContainEqual(
+      expect.stringMatching(/^Rolled back production from 1\.2\.0 to 1\.1\.0: critical on prod-1 at poll \d+/),
+    );
+    expect(slack.texts).toContainEqual(expect.stringMatching(/^Stage production failed: v1\.2\.0/));
+    slack.texts.length = 0;
   }, 900_000);
 
   it("local-deploy.sh prod rehearses production on the local hosts with TRADING_MODE forced to paper", async () => {
