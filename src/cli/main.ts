@@ -23,6 +23,7 @@ import { renderConsoleSummary } from "../report/console.js";
 import { HostRunner } from "../runners/host-runner.js";
 import { allStepIds, STAGE_NAMES, STAGES } from "../stages/registry.js";
 import { AdvisoryDatabaseError } from "../supply-chain/advisory-db.js";
+import { checkReleaseTag } from "../supply-chain/release-tag.js";
 import { auditLogCommand } from "./audit-log-command.js";
 import { deployCommand, rollbackCommand } from "./deploy-commands.js";
 import { auditCommand, licensesCommand } from "./gate-commands.js";
@@ -298,8 +299,9 @@ function productionInputs(
   }
   const tag = values.tag;
   if (tag === undefined || tag.trim() === "") throw new UsageError("run production needs --tag vX.Y.Z (the release tag)");
-  if (!/^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(tag))
-    throw new UsageError(`--tag: expected a release tag such as v1.2.3, got ${JSON.stringify(tag)}`);
+  // Its form only: pre-production validation checks it against the repository's tags and [release].
+  const form = checkReleaseTag(tag, [], { allowPrerelease: true });
+  if (!form.ok) throw new UsageError(`--tag: ${form.reason}`);
   const override = values["override-window"];
   if (override !== undefined && override.trim().length < MIN_OVERRIDE_REASON_LENGTH)
     throw new UsageError(

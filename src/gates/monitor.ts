@@ -262,18 +262,17 @@ const thresholdsSchema = closedObject({
     error: "expected more than memory_growth_warning_percent",
   });
 
+const pollSeconds = z
+  .number({ error: "expected seconds" })
+  .min(0.1, { error: "expected at least 0.1" })
+  .max(3600, { error: "expected at most 3600" });
+
+const upToADay = z.number({ error: "expected minutes" }).max(24 * 60, { error: "expected at most 1440 (a day)" });
+
 /** Schema of `[monitor]`. */
 export const monitorPolicySchema = closedObject({
-  duration_minutes: z
-    .number({ error: "expected minutes" })
-    .positive({ error: "expected minutes above 0" })
-    .max(24 * 60, { error: "expected at most 1440 (a day)" })
-    .optional(),
-  poll_seconds: z
-    .number({ error: "expected seconds" })
-    .min(0.1, { error: "expected at least 0.1" })
-    .max(3600, { error: "expected at most 3600" })
-    .optional(),
+  duration_minutes: upToADay.positive({ error: "expected minutes above 0" }).optional(),
+  poll_seconds: pollSeconds.optional(),
   timeout_seconds: z
     .number({ error: "expected seconds" })
     .positive({ error: "expected seconds above 0" })
@@ -282,16 +281,8 @@ export const monitorPolicySchema = closedObject({
   ...sourceFields,
   thresholds: thresholdsSchema.optional(),
   staging: closedObject({
-    duration_minutes: z
-      .number({ error: "expected minutes" })
-      .min(0, { error: "expected 0 (no check) or more minutes" })
-      .max(24 * 60, { error: "expected at most 1440 (a day)" })
-      .optional(),
-    poll_seconds: z
-      .number({ error: "expected seconds" })
-      .min(0.1, { error: "expected at least 0.1" })
-      .max(3600, { error: "expected at most 3600" })
-      .optional(),
+    duration_minutes: upToADay.min(0, { error: "expected 0 (no check) or more minutes" }).optional(),
+    poll_seconds: pollSeconds.optional(),
     error_rate_percent: percent.max(100, { error: "expected at most 100" }).optional(),
     degradation_percent: percent.optional(),
   }).optional(),

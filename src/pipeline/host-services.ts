@@ -27,20 +27,8 @@ export interface HostServicesOptions {
   readonly runUrl?: string;
 }
 
-/** The CI variables steps may read (never secrets). */
-const CI_VARIABLES = [
-  "CI",
-  "GITHUB_ACTIONS",
-  "GITHUB_ACTOR",
-  "GITHUB_TRIGGERING_ACTOR",
-  "GITHUB_REF",
-  "GITHUB_REF_TYPE",
-  "GITHUB_REF_NAME",
-  "GITHUB_REPOSITORY",
-  "GITHUB_RUN_ID",
-  "GITHUB_SERVER_URL",
-  "GITHUB_WORKFLOW_REF",
-] as const;
+/** The CI variables steps read (never secrets): who pushed a tag, the run whose reviews count, the repository. */
+const CI_VARIABLES = ["GITHUB_ACTOR", "GITHUB_REF", "GITHUB_REPOSITORY", "GITHUB_RUN_ID", "GITHUB_SERVER_URL"] as const;
 
 /** Services for a host run; the database is fetched at most once, when a step first asks. */
 export function hostServices(options: HostServicesOptions): StepServices {

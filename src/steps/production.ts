@@ -11,7 +11,6 @@ import { join, resolve } from "node:path";
 import { appendAuditEntry } from "../audit/audit-log.js";
 import { UsageError } from "../core/errors.js";
 import type { HostCapabilities, Step, StepContext, StepOutcome } from "../core/step.js";
-import { type DeployOutcome, deployRelease, rollbackRelease, runInDeployRoot } from "../deploy/deploy.js";
 import type { DeployHost } from "../deploy/inventory.js";
 import {
   type Approval,
@@ -24,14 +23,14 @@ import {
   SELF_APPROVAL_REASON,
 } from "../gates/approval.js";
 import { checkDeployWindow, formatLocalTime, overrideDeployWindow } from "../gates/deploy-window.js";
-import { type HostFinding, metricsFetcher, monitorHosts } from "../gates/monitor.js";
-import { deployEvent } from "../notify/slack.js";
+import { monitorHosts } from "../gates/monitor.js";
 import { buildAllocCounter, runAllocationGate } from "../perf/alloc-gate.js";
 import { analyzeMemoryGrowth, measureCommandMemory } from "../perf/memory-growth.js";
 import { publishRelease } from "../release/github-release.js";
 import { RELEASED_FILE } from "../release/retention.js";
 import { checkReleaseTag } from "../supply-chain/release-tag.js";
-import { auditLogOf, guarded, inventoryOf, needHost, notify, pinnedKey, recordDeploy, serviceEnvOf, withSession } from "./host-steps.js";
+import { deployedTo, deployStep, findingLine, hostMetrics, rollBack } from "./deploy-steps.js";
+import { auditLogOf, guarded, inventoryOf, needHost, notify, withSession } from "./host-steps.js";
 import { perfStep } from "./perf-check.js";
 import { builtRelease, signedReleaseStep } from "./signed-release.js";
 
@@ -52,7 +51,6 @@ export interface ReleaseTag {
 }
 
 const TAG = "production.tag";
-const DEPLOY = "production.deploy";
 
 function releaseTag(host: HostCapabilities): ReleaseTag | undefined {
   return host.shared.get(TAG) as ReleaseTag | undefined;
@@ -310,95 +308,40 @@ export const deployWindowStep: Step = {
 };
 
 /** The signed release to the pinned production hosts. */
-export const deployProductionStep: Step = {
+export const deployProductionStep: Step = deployStep("production", {
   id: "deploy-production",
   title: "Deploy to production",
   description: "the signed release to the pinned production hosts: lock, upload, checksum, switch, health check",
-  defaultTimeoutSeconds: 900,
-  run: (context) =>
-    guarded(async () => {
-      const host = needHost(context, "the deploy");
-      const release = builtRelease(host);
-      if (release === undefined) return failed("no release was built in this run (release-build did not pass)");
-      const inventory = inventoryOf(context, "production");
-      const publicKeyText = pinnedKey(host, inventory);
-      const outcome = await withSession(host, inventory, (session) =>
-        deployRelease({
-          inventory,
-          session,
-          publicKeyText,
-          who: host.who,
-          releaseDir: release.dir,
-          signal: context.signal,
-          serviceEnv: serviceEnvOf(host),
-        }),
-      );
-      recordDeploy(host, outcome);
-      host.shared.set(DEPLOY, outcome);
-      const undelivered = await notify(host, deployEvent(outcome));
-      return {
-        status: outcome.status === "deployed" ? "passed" : "failed",
-        summary: outcome.summary,
-        details: [...outcome.hosts.map((h) => `${h.host}: ${h.result} — ${h.detail}`), ...(undelivered === undefined ? [] : [undelivered])],
-      };
-    }),
-};
-
-function describeFinding(finding: HostFinding, start: number): string {
-  const after = Math.round((finding.at - start) / 1000);
-  return `${finding.host}, poll ${finding.poll} (${after} s after the deploy): ${finding.findings.join("; ")}`;
-}
+});
 
 async function monitor(context: StepContext, host: HostCapabilities): Promise<StepOutcome> {
-  const deployed = host.shared.get(DEPLOY) as DeployOutcome | undefined;
-  if (deployed === undefined || deployed.status !== "deployed") return failed("nothing was deployed in this run");
+  const deployed = deployedTo(host, "production");
+  if (deployed === undefined) return failed("nothing was deployed in this run");
   const inventory = inventoryOf(context, "production");
   const policy = context.policies.monitor;
   const start = host.clock.now();
-  return withSession(host, inventory, async (session) => {
-    const findings: string[] = [];
-    const outcome = await monitorHosts<DeployHost>({
+  const findings: string[] = [];
+  const outcome = await withSession(host, inventory, (session) =>
+    monitorHosts<DeployHost>({
       hosts: inventory.hosts,
       policy,
       clock: host.clock,
-      fetchMetrics: metricsFetcher<DeployHost>(policy, {
-        runCommand: async (target, argv, { timeoutMs }) => {
-          const result = await runInDeployRoot(session, target, argv, timeoutMs, serviceEnvOf(host));
-          return { ...result, exitCode: result.exitCode ?? -1 };
-        },
-      }),
-      onFinding: (finding) => findings.push(`${finding.level}: ${describeFinding(finding, start)}`),
-    });
-    const minutes = (policy.durationMs / 60_000).toFixed(policy.durationMs % 60_000 === 0 ? 0 : 1);
-    if (outcome.verdict !== "critical") {
-      const warned = outcome.verdict === "warning";
-      const undelivered = warned
-        ? await notify(host, { kind: "monitor-warning", environment: "production", version: deployed.version, findings })
-        : undefined;
-      return {
-        status: warned ? "warned" : "passed",
-        summary: `${outcome.polls} poll(s) of ${inventory.hosts.length} host(s) over ${minutes} min: ${warned ? `${outcome.warnings.length} warning(s), no rollback` : "no findings"}`,
-        details: [...findings, ...(undelivered === undefined ? [] : [undelivered])],
-      };
-    }
-    const critical = `critical on ${outcome.host} at poll ${outcome.poll} (${Math.round((outcome.at - start) / 1000)} s after the deploy): ${outcome.findings.join("; ")}`;
-    const previous = deployed.hosts[0]?.previous?.replace(/^releases\//, "");
-    if (previous === undefined) return failed(`${critical}; no previous release to roll back to`, findings);
-    const back = await rollbackRelease({
-      inventory,
-      session,
-      publicKeyText: pinnedKey(host, inventory),
-      who: host.who,
-      to: previous,
-      serviceEnv: serviceEnvOf(host),
-    });
-    recordDeploy(host, back);
-    const undelivered = await notify(host, deployEvent(back, critical));
-    return failed(
-      `${critical}; ${back.status === "deployed" ? `rolled back to ${previous} at poll ${outcome.poll}` : `rollback to ${previous} failed: ${back.summary}`}`,
-      [...findings, ...back.hosts.map((h) => `${h.host}: ${h.result} — ${h.detail}`), ...(undelivered === undefined ? [] : [undelivered])],
-    );
-  });
+      fetchMetrics: hostMetrics(context, host, session),
+      onFinding: (finding) => findings.push(`${finding.level}: ${findingLine(finding, start)}`),
+    }),
+  );
+  if (outcome.verdict === "critical")
+    return rollBack(host, inventory, deployed, `critical on ${findingLine(outcome, start)}`, findings, ` at poll ${outcome.poll}`);
+  const minutes = (policy.durationMs / 60_000).toFixed(policy.durationMs % 60_000 === 0 ? 0 : 1);
+  const warned = outcome.verdict === "warning";
+  const undelivered = warned
+    ? await notify(host, { kind: "monitor-warning", environment: "production", version: deployed.version, findings })
+    : undefined;
+  return {
+    status: warned ? "warned" : "passed",
+    summary: `${outcome.polls} poll(s) of ${inventory.hosts.length} host(s) over ${minutes} min: ${warned ? `${outcome.warnings.length} warning(s), no rollback` : "no findings"}`,
+    details: [...findings, ...(undelivered === undefined ? [] : [undelivered])],
+  };
 }
 
 /** Polls every host's metrics after the deploy; a critical finding rolls every host back. */

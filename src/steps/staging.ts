@@ -5,30 +5,20 @@
  * other machines need the host capabilities (the CLI run).
  */
 import { join } from "node:path";
-import type { HostCapabilities, Step, StepContext, StepOutcome } from "../core/step.js";
-import { type DeployOutcome, deployRelease, rollbackRelease, runInDeployRoot } from "../deploy/deploy.js";
+import type { HostCapabilities, Step, StepContext } from "../core/step.js";
+import { runInDeployRoot } from "../deploy/deploy.js";
 import type { DeployHost, Inventory } from "../deploy/inventory.js";
 import type { SshSession } from "../deploy/ssh.js";
-import { latencyP99Seconds, metricsFetcher, monitorHosts, parsePrometheusText } from "../gates/monitor.js";
-import { deployEvent } from "../notify/slack.js";
+import { latencyP99Seconds, monitorHosts, parsePrometheusText } from "../gates/monitor.js";
 import { runPaperJob } from "../paper/run-paper.js";
 import { cargo, rawFailure, TEST_TARGET } from "./cargo.js";
-import { guarded, inventoryOf, needHost, notify, pinnedKey, recordDeploy, serviceEnvOf, withSession } from "./host-steps.js";
+import { deployBuiltRelease, deployedTo, findingLine, hostMetrics, rollBack } from "./deploy-steps.js";
+import { guarded, inventoryOf, needHost, serviceEnvOf, withSession } from "./host-steps.js";
 import { perfStep } from "./perf-check.js";
-import { builtRelease, signedReleaseStep } from "./signed-release.js";
+import { signedReleaseStep } from "./signed-release.js";
 import { testStep } from "./test.js";
 
-const DEPLOY = "staging.deploy";
 const REFERENCES = "staging.references";
-
-function fetcher(context: StepContext, host: HostCapabilities, session: SshSession) {
-  return metricsFetcher<DeployHost>(context.policies.monitor, {
-    runCommand: async (target, argv, { timeoutMs }) => {
-      const result = await runInDeployRoot(session, target, argv, timeoutMs, serviceEnvOf(host));
-      return { ...result, exitCode: result.exitCode ?? -1 };
-    },
-  });
-}
 
 /** Each test host's latency p99 (µs) before the deploy, from the release it serves; none where nothing answers. */
 async function latencyReferences(
@@ -37,7 +27,7 @@ async function latencyReferences(
   inventory: Inventory,
   session: SshSession,
 ): Promise<Map<string, number>> {
-  const fetch = fetcher(context, host, session);
+  const fetch = hostMetrics(context, host, session);
   const references = new Map<string, number>();
   for (const target of inventory.hosts) {
     try {
@@ -118,41 +108,19 @@ export const paperTradingStep: Step = {
     }),
 };
 
-/** The signed release to the test hosts. */
+/** The signed release to the test hosts; first, each host's latency from the release it serves (staging's reference). */
 export const deployTestStep: Step = {
   id: "deploy-test",
   title: "Deploy to test servers",
   description: "the signed release to the pinned test hosts: lock, upload, checksum, switch, health check",
   defaultTimeoutSeconds: 900,
   run: (context) =>
-    guarded(async () => {
-      const host = needHost(context, "the deploy");
-      const release = builtRelease(host);
-      if (release === undefined) return { status: "failed", summary: "no release was built in this run (release-build did not pass)" };
-      const inventory = inventoryOf(context, "test");
-      const publicKeyText = pinnedKey(host, inventory);
-      const outcome = await withSession(host, inventory, async (session) => {
+    guarded(() =>
+      deployBuiltRelease(context, "test", async (host, inventory, session) => {
         if (context.policies.monitor.staging.durationMs > 0)
           host.shared.set(REFERENCES, await latencyReferences(context, host, inventory, session));
-        return deployRelease({
-          inventory,
-          session,
-          publicKeyText,
-          who: host.who,
-          releaseDir: release.dir,
-          signal: context.signal,
-          serviceEnv: serviceEnvOf(host),
-        });
-      });
-      recordDeploy(host, outcome);
-      host.shared.set(DEPLOY, outcome);
-      const undelivered = await notify(host, deployEvent(outcome));
-      return {
-        status: outcome.status === "deployed" ? "passed" : "failed",
-        summary: outcome.summary,
-        details: [...outcome.hosts.map((h) => `${h.host}: ${h.result} — ${h.detail}`), ...(undelivered === undefined ? [] : [undelivered])],
-      };
-    }),
+      }),
+    ),
 };
 
 /** Smoke tests on every test host; a failure rolls every host back to its previous release. */
@@ -165,9 +133,8 @@ export const smokeTestsStep: Step = {
   run: (context) =>
     guarded(async () => {
       const host = needHost(context, "the smoke tests");
-      const deployed = host.shared.get(DEPLOY) as DeployOutcome | undefined;
-      if (deployed === undefined || deployed.status !== "deployed")
-        return { status: "failed", summary: "nothing was deployed in this run" };
+      const deployed = deployedTo(host, "test");
+      if (deployed === undefined) return { status: "failed", summary: "nothing was deployed in this run" };
       const inventory = inventoryOf(context, "test");
       const smoke = inventory.smoke;
       const failures = await withSession(host, inventory, async (session) => {
@@ -224,55 +191,18 @@ async function postDeployCheck(
           ...(referenceUs === undefined ? {} : { latencyDegradation: { referenceUs, percent: check.degradationPercent } }),
         };
       },
-      fetchMetrics: fetcher(context, host, session),
+      fetchMetrics: hostMetrics(context, host, session),
       clock: host.clock,
-      onFinding: (f) =>
-        findings.push(
-          `${f.level}: ${f.host}, poll ${f.poll} (${Math.round((f.at - start) / 1000)} s after the deploy): ${f.findings.join("; ")}`,
-        ),
+      onFinding: (f) => findings.push(`${f.level}: ${findingLine(f, start)}`),
     }),
   );
   const compared =
     references.size > 0
       ? `latency against the previous release on ${[...references.keys()].join(", ")}`
       : "no previous release serving to compare latency with";
-  if (outcome.verdict === "critical")
-    return { critical: `critical on ${outcome.host} at poll ${outcome.poll}: ${outcome.findings.join("; ")}`, findings, summary: "" };
+  if (outcome.verdict === "critical") return { critical: `critical on ${findingLine(outcome, start)}`, findings, summary: "" };
   return {
     findings,
     summary: `${outcome.polls} poll(s) over ${Math.round(check.durationMs / 1000)} s: ${outcome.verdict === "warning" ? `${outcome.warnings.length} warning(s)` : "no findings"} (${compared})`,
-  };
-}
-
-/** Rolls every test host back to the release before this run's deploy. */
-async function rollBack(
-  host: HostCapabilities,
-  inventory: Inventory,
-  deployed: DeployOutcome,
-  why: string,
-  details: readonly string[],
-): Promise<StepOutcome> {
-  const previous = deployed.hosts[0]?.previous?.replace(/^releases\//, "");
-  if (previous === undefined) return { status: "failed", summary: `${why}; no previous release to roll back to`, details };
-  const back = await withSession(host, inventory, (session) =>
-    rollbackRelease({
-      inventory,
-      session,
-      publicKeyText: pinnedKey(host, inventory),
-      who: host.who,
-      to: previous,
-      serviceEnv: serviceEnvOf(host),
-    }),
-  );
-  recordDeploy(host, back);
-  const undelivered = await notify(host, deployEvent(back, why));
-  return {
-    status: "failed",
-    summary: `${why}; ${back.status === "deployed" ? `rolled back to ${previous}` : `rollback to ${previous} failed: ${back.summary}`}`,
-    details: [
-      ...details,
-      ...back.hosts.map((h) => `${h.host}: ${h.result} — ${h.detail}`),
-      ...(undelivered === undefined ? [] : [undelivered]),
-    ],
   };
 }

@@ -25,7 +25,7 @@ import type { RunReport } from "../../src/report/report.js";
 import { runCli } from "../helpers/cli.js";
 import { advisoryDbArgs, copyExample } from "../helpers/example.js";
 import { FakeGitHub, OWNER, REPO, TOKEN } from "../helpers/fake-github.js";
-import { prepareServingRoot, SERVE_COMMANDS, servedMetrics, stopServing } from "../helpers/serving-hosts.js";
+import { hostsToml, prepareServingRoot, SERVE_COMMANDS, servedMetrics, stopServing } from "../helpers/serving-hosts.js";
 import { freePort, SSHD_AVAILABLE, startSshd, stopSshdsAfter, type TestHost, testClientKey } from "../helpers/sshd.js";
 
 const SCRIPT = join(import.meta.dirname, "../../scripts/deploy/local-deploy.sh");
@@ -126,6 +126,22 @@ describe.skipIf(!SSHD_AVAILABLE)("production stage end to end (real cargo, signe
     return { code, stdout, report, step, status: (id: string) => step(id)?.status };
   };
   const metrics = (i: number) => servedMetrics(ports[i] as number);
+  /**
+   * A new commit tagged `name` at `taggedAt`, approved by ravi and meera, run an hour later with `fault.flags`
+   * given to the engine that one host starts (and only for this run).
+   */
+  const nextRelease = async (name: string, taggedAt: number, fault: { host: number; flags: string }) => {
+    await git(["commit", "--allow-empty", "-qm", `release ${name}`]);
+    await tag(name, taggedAt);
+    await approve(name, ["ravi", "meera"]);
+    const flags = join(root(hosts[fault.host] as TestHost), "serve-flags");
+    writeFileSync(flags, fault.flags);
+    try {
+      return await production(name, fakeClock(taggedAt + 60 * MINUTE));
+    } finally {
+      rmSync(flags);
+    }
+  };
 
   beforeAll(async () => {
     hosts = await Promise.all([startSshd({ name: "prod-1" }), startSshd({ name: "prod-2" })]);
@@ -164,19 +180,7 @@ ${Object.entries(approvers)
 public_key = "minisign.pub"
 binary = "shriven-quant"
 ${SERVE_COMMANDS}
-${hosts
-  .map(
-    (h) => `
-[[deploy.production.hosts]]
-name = "${h.host.name}"
-address = "127.0.0.1"
-port = ${h.host.port}
-user = "${h.host.user}"
-host_key = "${h.fingerprint}"
-path = "${root(h)}"
-`,
-  )
-  .join("")}
+${hostsToml("production", hosts, root)}
 # The team's limits for these tests: on a loaded 2-core CI machine preemption alone can add milliseconds to a
 # p99, and the simulated market can run into the risk limit, so a healthy engine would warn by chance.
 [monitor.thresholds]
@@ -314,16 +318,13 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
   }, 900_000);
 
   it("a warning after the deploy is reported, not rolled back", async () => {
-    await git(["commit", "--allow-empty", "-qm", "second"]);
-    await tag("v1.1.0", SATURDAY + 60 * MINUTE);
-    await approve("v1.1.0", ["ravi", "meera"]);
-    writeFileSync(join(root(hosts[1] as TestHost), "serve-flags"), "--error-every 100");
-    const run = await production("v1.1.0", fakeClock(SATURDAY + 120 * MINUTE));
-    rmSync(join(root(hosts[1] as TestHost), "serve-flags"));
+    const run = await nextRelease("v1.1.0", SATURDAY + 60 * MINUTE, { host: 1, flags: "--error-every 100" });
     expect(run.status("deploy-production")).toBe("passed");
     expect(run.status("monitoring")).toBe("warned");
     expect(run.step("monitoring")?.summary).toMatch(/^180 poll\(s\) of 2 host\(s\) over 30 min: \d+ warning\(s\), no rollback$/);
-    expect(run.step("monitoring")?.details).toContainEqual(expect.stringMatching(/^warning: prod-2, poll \d+ .*error rate/));
+    expect(run.step("monitoring")?.details).toContainEqual(
+      expect.stringMatching(/^warning: prod-2 at poll \d+ \(\d+ s after the deploy\): .*error rate/),
+    );
     expect(run.status("github-release")).toBe("passed");
     expect(run.code).toBe(0);
     expect(current()).toEqual(["releases/1.1.0", "releases/1.1.0"]);
@@ -333,12 +334,7 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
   }, 900_000);
 
   it("a host crossing a critical threshold is rolled back within one poll", async () => {
-    await git(["commit", "--allow-empty", "-qm", "third"]);
-    await tag("v1.2.0", SATURDAY + 180 * MINUTE);
-    await approve("v1.2.0", ["ravi", "meera"]);
-    writeFileSync(join(root(hosts[0] as TestHost), "serve-flags"), "--inject-latency-us 60000");
-    const run = await production("v1.2.0", fakeClock(SATURDAY + 240 * MINUTE));
-    rmSync(join(root(hosts[0] as TestHost), "serve-flags"));
+    const run = await nextRelease("v1.2.0", SATURDAY + 180 * MINUTE, { host: 0, flags: "--inject-latency-us 60000" });
     expect(run.status("deploy-production")).toBe("passed");
     expect(run.status("monitoring")).toBe("failed");
     const summary = run.step("monitoring")?.summary ?? "";

@@ -16,7 +16,7 @@ import { formatPublicKey, loadSigningKey } from "../../src/release/minisign.js";
 import type { RunReport } from "../../src/report/report.js";
 import { runCli } from "../helpers/cli.js";
 import { copyExample, injectDefect } from "../helpers/example.js";
-import { prepareServingRoot, SERVE_COMMANDS, servedMetrics, stopServing } from "../helpers/serving-hosts.js";
+import { hostsToml, prepareServingRoot, SERVE_COMMANDS, servedMetrics, stopServing } from "../helpers/serving-hosts.js";
 import { HAS_MARKET_CAPTURE, MARKET_CAPTURE_DIR } from "../helpers/shared-data.js";
 import { freePort, SSHD_AVAILABLE, startSshd, stopSshdsAfter, type TestHost, testClientKey } from "../helpers/sshd.js";
 
@@ -68,19 +68,7 @@ public_key = "minisign.pub"
 binary = "shriven-quant"
 ${SERVE_COMMANDS}
 smoke = ["sh", "-c", "[ ! -e fail-smoke ] && ./current/shriven-quant demo --events 2000 >/dev/null"]
-${hosts
-  .map(
-    (h) => `
-[[deploy.test.hosts]]
-name = "${h.host.name}"
-address = "127.0.0.1"
-port = ${h.host.port}
-user = "${h.host.user}"
-host_key = "${h.fingerprint}"
-path = "${root(h)}"
-`,
-  )
-  .join("")}
+${hostsToml("test", hosts, root)}
 [monitor.staging]
 duration_minutes = 0.05
 poll_seconds = 0.5
@@ -160,7 +148,7 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
     expect(status("smoke-tests")).toBe("failed");
     expect(report.steps.find((s) => s.id === "smoke-tests")?.summary).toMatch(
       new RegExp(
-        `^critical on test-1 at poll \\d+: critical: order latency p99 [\\d.]+ µs is [\\d.]+ % above the previous release's [\\d.]+ µs \\(> 20 %\\).*; rolled back to ${previous.replace("releases/", "").replaceAll(".", "\\.")}$`,
+        `^critical on test-1 at poll \\d+ \\(\\d+ s after the deploy\\): critical: order latency p99 [\\d.]+ µs is [\\d.]+ % above the previous release's [\\d.]+ µs \\(> 20 %\\).*; rolled back to ${previous.replace("releases/", "").replaceAll(".", "\\.")}$`,
       ),
     );
     expect(run.code).toBe(1);

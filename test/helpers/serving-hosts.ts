@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
+import type { TestHost } from "./sshd.js";
 
 /** Starts the engine in the background and waits until it listens. */
 export const START_SERVE = `nohup ./current/shriven-quant serve --listen 127.0.0.1:$(cat port) --max-seconds 900 $(cat serve-flags 2>/dev/null) >serve.log 2>&1 &
@@ -39,4 +40,21 @@ export async function stopServing(root: string): Promise<void> {
 /** The engine's metrics on `port`. */
 export async function servedMetrics(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+/** The `[[deploy.<environment>.hosts]]` tables of `hosts`, pinned by fingerprint, deploy roots from `root`. */
+export function hostsToml(environment: string, hosts: readonly TestHost[], root: (host: TestHost) => string): string {
+  return hosts
+    .map(
+      (h) => `
+[[deploy.${environment}.hosts]]
+name = "${h.host.name}"
+address = "127.0.0.1"
+port = ${h.host.port}
+user = "${h.host.user}"
+host_key = "${h.fingerprint}"
+path = "${root(h)}"
+`,
+    )
+    .join("");
 }

@@ -158,12 +158,12 @@ describe("usage errors", () => {
     [
       "production with a tag that is not a version",
       ["run", "production", "--tag", "latest"],
-      '--tag: expected a release tag such as v1.2.3, got "latest"',
+      '--tag: "latest" is not a release tag: expected vMAJOR.MINOR.PATCH such as v1.2.3',
     ],
     [
       "production with a tag and a newline",
       ["run", "production", "--tag", "v1.2.3\nv9.9.9"],
-      "--tag: expected a release tag such as v1.2.3",
+      '--tag: "v1.2.3\\nv9.9.9" is not semantic: expected vMAJOR.MINOR.PATCH',
     ],
     [
       "production with a short override reason",
