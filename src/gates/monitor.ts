@@ -285,6 +285,7 @@ export const monitorPolicySchema = closedObject({
     poll_seconds: pollSeconds.optional(),
     error_rate_percent: percent.max(100, { error: "expected at most 100" }).optional(),
     degradation_percent: percent.optional(),
+    degradation_floor_us: micros.optional(),
   }).optional(),
   hosts: z
     .record(
@@ -327,8 +328,11 @@ export interface MonitorThresholds {
   readonly failedPollsCritical: number;
   /** Errors per event between two polls: critical above (%); no such rule when absent (production warns only). */
   readonly errorRateCriticalPercent?: number;
-  /** Latency p99 against the release before (staging): critical when it is more than `percent` % above `referenceUs`. */
-  readonly latencyDegradation?: { readonly referenceUs: number; readonly percent: number };
+  /**
+   * Latency p99 against the release before (staging): critical when it is more than `percent` % above
+   * `referenceUs` and more than `floorUs` above it (a few µs either way are scheduling noise, not a regression).
+   */
+  readonly latencyDegradation?: { readonly referenceUs: number; readonly percent: number; readonly floorUs: number };
 }
 
 /** The staging check after a deploy to the test hosts (the pipeline document's staging rollback triggers). */
@@ -340,6 +344,8 @@ export interface StagingCheckPolicy {
   readonly errorRateCriticalPercent: number;
   /** Latency p99 degradation against the previous release above which they roll back (%). */
   readonly degradationPercent: number;
+  /** …and by at least this many µs, so µs-level noise on a fast engine is not a regression. */
+  readonly degradationFloorUs: number;
 }
 
 /** The pipeline document's thresholds. */
@@ -398,6 +404,7 @@ export function monitorPolicyFrom(raw: z.output<typeof monitorPolicySchema> | un
       pollMs: (raw?.staging?.poll_seconds ?? 10) * 1000,
       errorRateCriticalPercent: raw?.staging?.error_rate_percent ?? 1,
       degradationPercent: raw?.staging?.degradation_percent ?? 20,
+      degradationFloorUs: raw?.staging?.degradation_floor_us ?? 10,
     },
   };
 }
@@ -595,11 +602,12 @@ export function evaluate(samples: readonly MetricSample[], previous: PollHistory
   else if (!Number.isNaN(latency)) {
     const shown = `order latency p99 ${round(latency * 1e6, 1)} µs`;
     const degradation = thresholds.latencyDegradation;
-    const degraded = degradation === undefined ? 0 : ((latency * 1e6) / degradation.referenceUs - 1) * 100;
+    const latencyUs = latency * 1e6;
+    const degraded = degradation === undefined ? 0 : (latencyUs / degradation.referenceUs - 1) * 100;
     if (latency > thresholds.latencyCriticalUs / 1e6) critical.push(`critical: ${shown} > ${thresholds.latencyCriticalUs} µs`);
-    else if (degradation !== undefined && degraded > degradation.percent)
+    else if (degradation !== undefined && degraded > degradation.percent && latencyUs - degradation.referenceUs > degradation.floorUs)
       critical.push(
-        `critical: ${shown} is ${round(degraded, 1)} % above the previous release's ${round(degradation.referenceUs, 1)} µs (> ${degradation.percent} %)`,
+        `critical: ${shown} is ${round(degraded, 1)} % above the previous release's ${round(degradation.referenceUs, 1)} µs (> ${degradation.percent} % and > ${degradation.floorUs} µs)`,
       );
     else if (latency > thresholds.latencyWarningUs / 1e6) warning.push(`warning: ${shown} > ${thresholds.latencyWarningUs} µs`);
   }

@@ -188,7 +188,9 @@ async function postDeployCheck(
         return {
           ...policy.thresholds,
           errorRateCriticalPercent: check.errorRateCriticalPercent,
-          ...(referenceUs === undefined ? {} : { latencyDegradation: { referenceUs, percent: check.degradationPercent } }),
+          ...(referenceUs === undefined
+            ? {}
+            : { latencyDegradation: { referenceUs, percent: check.degradationPercent, floorUs: check.degradationFloorUs } }),
         };
       },
       fetchMetrics: hostMetrics(context, host, session),

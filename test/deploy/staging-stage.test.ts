@@ -148,7 +148,7 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
     expect(status("smoke-tests")).toBe("failed");
     expect(report.steps.find((s) => s.id === "smoke-tests")?.summary).toMatch(
       new RegExp(
-        `^critical on test-1 at poll \\d+ \\(\\d+ s after the deploy\\): critical: order latency p99 [\\d.]+ µs is [\\d.]+ % above the previous release's [\\d.]+ µs \\(> 20 %\\).*; rolled back to ${previous.replace("releases/", "").replaceAll(".", "\\.")}$`,
+        `^critical on test-1 at poll \\d+ \\(\\d+ s after the deploy\\): critical: order latency p99 [\\d.]+ µs is [\\d.]+ % above the previous release's [\\d.]+ µs \\(> 20 % and > 10 µs\\).*; rolled back to ${previous.replace("releases/", "").replaceAll(".", "\\.")}$`,
       ),
     );
     expect(run.code).toBe(1);
