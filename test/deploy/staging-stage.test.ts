@@ -72,6 +72,9 @@ ${hostsToml("test", hosts, root)}
 [monitor.staging]
 duration_minutes = 0.05
 poll_seconds = 0.5
+# A loaded 2-core CI machine moves a healthy engine's p99 by far more than the default 10 µs floor; the
+# planted 2 ms per event is far above this one.
+degradation_floor_us = 500
 
 # The staging triggers under test are the error rate and the degradation against the previous release; the
 # absolute latency and risk levels are set out of reach of the simulated market and of a loaded 2-core CI
@@ -79,6 +82,9 @@ poll_seconds = 0.5
 [monitor.thresholds]
 latency_warning_us = 1000000
 latency_critical_us = 2000000
+# (The example engine's 2.5 MiB grow by about 7 % while it warms up after a start.)
+memory_growth_warning_percent = 50
+memory_growth_critical_percent = 100
 risk_utilization_warning_percent = 100
 
 [monitor.hosts.test-1]
@@ -148,7 +154,7 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
     expect(status("smoke-tests")).toBe("failed");
     expect(report.steps.find((s) => s.id === "smoke-tests")?.summary).toMatch(
       new RegExp(
-        `^critical on test-1 at poll \\d+ \\(\\d+ s after the deploy\\): critical: order latency p99 [\\d.]+ µs is [\\d.]+ % above the previous release's [\\d.]+ µs \\(> 20 % and > 10 µs\\).*; rolled back to ${previous.replace("releases/", "").replaceAll(".", "\\.")}$`,
+        `^critical on test-1 at poll \\d+ \\(\\d+ s after the deploy\\): critical: order latency p99 [\\d.]+ µs is [\\d.]+ % above the previous release's [\\d.]+ µs \\(> 20 % and > 500 µs\\).*; rolled back to ${previous.replace("releases/", "").replaceAll(".", "\\.")}$`,
       ),
     );
     expect(run.code).toBe(1);
