@@ -17,15 +17,16 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { readMarketData } from "../src/market/read-market.js";
 import type { MarketTape } from "../src/market/types.js";
-import { Exchange, type ExchangeReport } from "../src/paper/exchange.js";
+import { Exchange } from "../src/paper/exchange.js";
 import { runPaperTrading } from "../src/paper/harness.js";
-import { paperPolicyFrom } from "../src/paper/paper-policy.js";
+import type { ExchangeReport } from "../src/paper/orders.js";
+import { paperPolicyFrom } from "../src/paper/policy.js";
 import { copyExample } from "../test/helpers/example.js";
-import { MARKET_CAPTURE_DIR } from "../test/helpers/shared-data.js";
+import { MARKET_CAPTURE_DIR, MARKET_CAPTURE_FILES } from "../test/helpers/market-data.js";
 
 const { values } = parseArgs({ options: { repeats: { type: "string", default: "5" } } });
 const repeats = Number(values.repeats);
-const FILES = ["btcusdt_20240808.gz", "btcusdt_20240809.gz"].map((f) => join(MARKET_CAPTURE_DIR, f));
+const FILES = MARKET_CAPTURE_FILES.map((f) => join(MARKET_CAPTURE_DIR, f));
 const scratch = mkdtempSync(join(tmpdir(), "shriven-paper-bench-"));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] as number;

@@ -1,6 +1,19 @@
 /**
  * Every container image the pipeline uses, pinned by digest, in one place.
  * A tag alone can move; the digest cannot.
+ *
+ * Debian packages are installed **unpinned**, from the suites the pinned image
+ * already lists (bookworm, bookworm-updates, bookworm-security), and the
+ * installed versions are **recorded** (`dpkg-query`, src/dagger/container-record.ts):
+ * the dev report's `container` section and the provenance of `build-release`
+ * name each one by version. Pinning `package=version` fails every cold build
+ * once Debian replaces that version (the archive keeps only the current one of a
+ * suite, and a fresh CI runner always builds cold). A dated snapshot.debian.org
+ * archive would keep exact versions, but it freezes the security fixes of
+ * openssh-client and git at that date, and every cold build would depend on
+ * snapshot.debian.org, which throttles heavy users. Recording keeps the
+ * installed versions known without either cost; a cached layer keeps its
+ * versions until the engine evicts it, and the record reads that layer.
  */
 
 /**
@@ -18,38 +31,42 @@ export const RUST_IMAGE = "rust:1.95.0-slim-bookworm@sha256:d7482085ff5b415f84db
 /** The Rust version of {@link RUST_IMAGE}; part of every cache key, so toolchains never share build output. */
 export const RUST_VERSION = "1.95.0";
 
-/** Debian packages added to the toolchain image, pinned to bookworm's exact versions. */
-export const TOOLCHAIN_PACKAGES = ["valgrind=1:3.19.0-1"] as const;
+/**
+ * The Debian release of {@link RUST_IMAGE} and {@link NODE_IMAGE} (both bookworm), as a package URL's
+ * `distro` qualifier names it (`pkg:deb/debian/git@…?distro=debian-12`).
+ */
+export const DEBIAN_RELEASE = "debian-12";
+
+/** Debian packages added to the toolchain image (valgrind: callgrind's instruction counts), at the suite's current version. */
+export const TOOLCHAIN_PACKAGES = ["valgrind"] as const;
 
 /** rustup components added to the toolchain image (the image's own toolchain, so their version follows it). */
 export const RUST_COMPONENTS = ["rustfmt", "clippy"] as const;
 
 /**
  * Debian packages the Dagger `rollback` function adds to the toolchain image to run ssh, scp and
- * ssh-keyscan, pinned to an exact bookworm version like {@link TOOLCHAIN_PACKAGES}.
- *
- * Source of the version: `apt-cache policy openssh-client` on a Debian 12 (bookworm) machine
- * (2026-11-27): candidate 1:9.2p1-2+deb12u10 from the bookworm main archive (the point-release
- * pocket, newer than bookworm-security's deb12u9 and bookworm-updates' deb12u7). OpenSSH 9.2
- * has `scp -s` (SFTP protocol, 8.7 or later), which the transport needs. Debian replaces a
- * version in the archive when a newer point release lands: when the install fails with "Version
- * … was not found", re-check with `apt-cache madison openssh-client` and bump it here.
+ * ssh-keyscan, at bookworm's current version (with its security fixes). Bookworm's OpenSSH is 9.2,
+ * which has `scp -s` (SFTP protocol, 8.7 or later), which the transport needs.
  */
-export const SSH_CLIENT_PACKAGES = ["openssh-client=1:9.2p1-2+deb12u10"] as const;
+export const SSH_CLIENT_PACKAGES = ["openssh-client"] as const;
 
 /**
  * The Node.js image whose `node` and `npm` the Dagger `staging` and `production` functions copy into the
- * toolchain image, to run this package's CLI there: Node 20 on Debian 12 (bookworm), like the Rust image, so
- * the binary finds the same glibc.
+ * toolchain image, to run this package's CLI there: Node 24 (LTS "Krypton", 24.19.0 at this digest) on
+ * Debian 12 (bookworm), like the Rust image, so the binary finds the same glibc. Node 20 reached its end of
+ * life on 2026-04-30.
  *
- * Source of the digest: public Dockerfiles, build tools and tests pinning
- * `node:20-bookworm-slim@sha256:2cf067cf…` (four independent repositories, found 2026-11-27). Re-check it with
- * `docker buildx imagetools inspect node:20-bookworm-slim` when bumping Node.
+ * Source of the digest: docker-library/repo-info `repos/node/remote/24-bookworm-slim.md` at commit
+ * e2e97043fc3e24482c19623a66ea8fc74d2546e0 (the official image's own record: index
+ * `sha256:a9f5f7c9…`, six platforms, `NODE_VERSION=24.19.0`, Debian bookworm, built 2026-08-25), and
+ * public Dockerfiles and tests of other repositories pinning `node:24-bookworm-slim@sha256:a9f5f7c9…` and
+ * `node:24.19.0-bookworm-slim@sha256:a9f5f7c9…`. Re-check it with
+ * `docker buildx imagetools inspect node:24-bookworm-slim` when bumping Node.
  */
-export const NODE_IMAGE = "node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0";
+export const NODE_IMAGE = "node:24-bookworm-slim@sha256:a9f5f7c91a432850b2a8a7797adf5eadb6c733ceed61167806cee7ea7fbc29df";
 
 /**
- * Debian packages the `staging` and `production` functions add for the stage's own steps: git (the release tag,
- * the commit), pinned to bookworm's version. Source: `apt-cache policy git` on Debian 12 (2026-11-27).
+ * Debian packages the `staging` and `production` functions add for the stage's own steps: git (the release
+ * tag, the commit), at bookworm's current version.
  */
-export const PIPELINE_PACKAGES = ["git=1:2.39.5-0+deb12u3"] as const;
+export const PIPELINE_PACKAGES = ["git"] as const;

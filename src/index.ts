@@ -7,6 +7,7 @@
  */
 import { argument, type Container, type Directory, type File, func, object, type Secret } from "@dagger.io/dagger";
 import { rustToolchain } from "../containers/rust-toolchain.js";
+import { fixInDagger } from "./dagger/fix-in-dagger.js";
 import { buildReleaseInDagger, verifyReleaseInDagger } from "./dagger/release-in-dagger.js";
 import { rollbackInDagger } from "./dagger/rollback-in-dagger.js";
 import { type DaggerRunArgs, reportDirectory, runStageInDagger, summaryOrFailure } from "./dagger/run-in-dagger.js";
@@ -75,7 +76,9 @@ export class ShrivenPipeline {
   }
 
   /**
-   * Lints: cargo clippy --workspace --all-targets -- -D warnings. Fails on any warning.
+   * Lints: cargo clippy --workspace --all-targets -- -D warnings. Fails on any warning; with a clippy baseline
+   * in the source (.shriven-pipeline/clippy-baseline.json, saved with shriven-pipeline clippy-baseline --save),
+   * only on warnings the baseline does not hold.
    *
    * Example: dagger call clippy --source=.
    *
@@ -88,14 +91,15 @@ export class ShrivenPipeline {
   }
 
   /**
-   * Security scan: RustSec audit of Cargo.lock with cargo-audit's semantics. Fails on any vulnerability.
+   * Security scan: RustSec audit of Cargo.lock with cargo-audit's semantics. Fails on any vulnerability. Never
+   * cached: the advisory database and today's date (advisory ignores expire) change under the same source.
    *
    * Example: dagger call audit --source=.
    *
    * @param source The Cargo workspace (a directory with Cargo.toml at its root)
-   * @param advisoryDb A copy of the RustSec advisory database (default: fetched from github.com/rustsec/advisory-db with git)
+   * @param advisoryDb A checkout of the RustSec advisory database, used as is (default: fetched from github.com/rustsec/advisory-db with git; if that fails, the snapshot bundled with this module, its date and age named)
    */
-  @func()
+  @func({ cache: "never" })
   async audit(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory, advisoryDb?: Directory): Promise<string> {
     return runOneStep("audit", { source, ...optional({ advisoryDb }) });
   }
@@ -138,8 +142,40 @@ export class ShrivenPipeline {
   }
 
   /**
+   * Formatting fix: the workspace after cargo fmt --all (with [steps.fmt] extra_args), without target, so that
+   * the fmt step passes. Export it over the checkout to apply it; fails, returning nothing, when rustfmt cannot
+   * parse a file. The default function cache is right: it reads only the given source (and the pinned toolchain).
+   *
+   * Example: dagger call fmt-fix --source=. export --path=.
+   *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
+   */
+  @func()
+  async fmtFix(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory): Promise<Directory> {
+    return fixInDagger("fmt", { source });
+  }
+
+  /**
+   * Lint fix: the workspace after cargo clippy --fix --workspace --all-targets (clippy's machine-applicable
+   * suggestions, in the clippy step's target cache, with [steps.clippy] extra_args) and then cargo fmt --all,
+   * without target. Lints clippy has no fix for stay for a human (the clippy function lists them). Fails,
+   * returning nothing, when the workspace does not compile, naming the first error. The default function cache is
+   * right: it reads only the given source (and the pinned toolchain, and crate versions the registry never changes).
+   *
+   * Example: dagger call clippy-fix --source=. export --path=.
+   *
+   * @param source The Cargo workspace (a directory with Cargo.toml at its root)
+   * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
+   */
+  @func()
+  async clippyFix(@argument({ defaultPath: "/", ignore: IGNORE }) source: Directory, registryToken?: Secret): Promise<Directory> {
+    return fixInDagger("clippy", { source, ...optional({ registryToken }) });
+  }
+
+  /**
    * The dev stage (fmt, check, security scan, licences, secrets, tests, clippy, performance check; fail fast). Returns the summary;
-   * fails, so the CI job goes red, when a gate fails.
+   * fails, so the CI job goes red, when a gate fails. Never cached, because of the security scan (see audit); the
+   * engine still reuses each step's unchanged execs.
    *
    * Example: dagger call dev --source=.
    *
@@ -148,9 +184,9 @@ export class ShrivenPipeline {
    * @param only Run only these steps (fmt, check, audit, licenses, secrets, test, clippy, perf-check); the others are reported as skipped
    * @param jobs Most steps at once within a group (default: every step of a group)
    * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
-   * @param advisoryDb A copy of the RustSec advisory database (default: fetched from github.com/rustsec/advisory-db with git)
+   * @param advisoryDb A checkout of the RustSec advisory database, used as is (default: fetched from github.com/rustsec/advisory-db with git; if that fails, the snapshot bundled with this module, its date and age named)
    */
-  @func()
+  @func({ cache: "never" })
   async dev(
     @argument({ defaultPath: "/", ignore: IGNORE }) source: Directory,
     envFile?: File,
@@ -165,7 +201,7 @@ export class ShrivenPipeline {
   /**
    * The dev stage, returning its report instead of failing: report.json (with
    * report.schema.json), junit.xml, summary.md, summary.txt and logs/, for
-   * callers who compose.
+   * callers who compose. Never cached, like dev.
    *
    * Example: dagger call dev-report --source=. export --path=./report
    *
@@ -174,9 +210,9 @@ export class ShrivenPipeline {
    * @param only Run only these steps (fmt, check, audit, licenses, secrets, test, clippy, perf-check); the others are reported as skipped
    * @param jobs Most steps at once within a group (default: every step of a group)
    * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN
-   * @param advisoryDb A copy of the RustSec advisory database (default: fetched from github.com/rustsec/advisory-db with git)
+   * @param advisoryDb A checkout of the RustSec advisory database, used as is (default: fetched from github.com/rustsec/advisory-db with git; if that fails, the snapshot bundled with this module, its date and age named)
    */
-  @func()
+  @func({ cache: "never" })
   async devReport(
     @argument({ defaultPath: "/", ignore: IGNORE }) source: Directory,
     envFile?: File,
@@ -238,13 +274,14 @@ export class ShrivenPipeline {
    * write to the repository's audit log: the CI job appends it. Fails (with the outcome and the record) when a
    * host did not end healthy on the version, and before switching anything when the rollback cannot start.
    *
-   * Example: dagger call rollback --source=. --environment=production --to=v1.1.9 --ssh-key=env://SSH_DEPLOY_KEY
+   * Example: dagger call rollback --source=. --environment=production --to=v1.1.9 --ssh-key=env://SSH_DEPLOY_KEY --actor="$GITHUB_ACTOR"
    *
    * @param source The workspace with shriven-pipeline.toml ([deploy.<environment>]) and the pinned release public key it names
    * @param environment The inventory to roll back: test or production
    * @param to The retained release to go back to, vMAJOR.MINOR.PATCH
    * @param sshKey The deploy key: an unencrypted OpenSSH private key, e.g. env://SSH_DEPLOY_KEY
    * @param breakLock Remove a deploy lock another run left on a host (its holder is reported)
+   * @param actor Who rolls back (the CI actor, GITHUB_ACTOR), for the deploy lock and the audit record; the module cannot read the CI's variables itself
    */
   @func({ cache: "never" })
   async rollback(
@@ -253,15 +290,16 @@ export class ShrivenPipeline {
     to: string,
     sshKey: Secret,
     breakLock?: boolean,
+    actor?: string,
   ): Promise<string> {
-    return rollbackInDagger({ source, environment, to, sshKey, ...optional({ breakLock }) });
+    return rollbackInDagger({ source, environment, to, sshKey, ...optional({ breakLock, actor }) });
   }
 
   /**
    * The staging stage, in the pipeline document's order: signed release build, integration tests and risk
    * validation, benchmarks (10 %), paper trading, deploy to the [deploy.test] hosts, smoke tests and the
    * post-deploy check, rolling the test hosts back on failure. Runs `shriven-pipeline run staging` in a container
-   * (the pinned toolchain, openssh-client, git, Node 20 and this module's CLI) on the workspace with its git
+   * (the pinned toolchain, openssh-client, git, Node 24 and this module's CLI) on the workspace with its git
    * history. Never cached: every call deploys. Returns the run's output with the audit records it appended
    * (for the CI job to append to the repository's audit log); fails with them when a gate failed.
    *
@@ -274,6 +312,7 @@ export class ShrivenPipeline {
    * @param envFile Environment profile overrides (.env format) for the test environment
    * @param only Run only these steps; the others are reported as skipped
    * @param actor Who runs the stage (the CI actor), for the deploy lock and the audit log
+   * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN; only cargo commands see it
    */
   @func({ cache: "never" })
   async staging(
@@ -284,11 +323,16 @@ export class ShrivenPipeline {
     envFile?: File,
     only?: string[],
     actor?: string,
+    registryToken?: Secret,
   ): Promise<string> {
     return runHostStageInDagger({
       stage: "staging",
       source,
-      secrets: { SSH_DEPLOY_KEY: sshKey, RELEASE_SIGNING_KEY: signingKey, ...optional({ SLACK_WEBHOOK_URL: slackWebhook }) },
+      secrets: {
+        SSH_DEPLOY_KEY: sshKey,
+        RELEASE_SIGNING_KEY: signingKey,
+        ...optional({ SLACK_WEBHOOK_URL: slackWebhook, CARGO_REGISTRY_TOKEN: registryToken }),
+      },
       ...optional({ envFile, only, actor }),
     });
   }
@@ -316,6 +360,10 @@ export class ShrivenPipeline {
    * @param actor Who pushed the tag (GITHUB_ACTOR of the tag push): their own approval never counts
    * @param runId The workflow run whose deployment reviews count as approvals (GITHUB_RUN_ID)
    * @param repository OWNER/NAME of the repository (GITHUB_REPOSITORY)
+   * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN; only cargo commands see it
+   * @param policyRef The trusted ref whose shriven-pipeline.toml gives the [approval] policy (default origin/main), e.g. origin/$DEFAULT_BRANCH; never the tagged commit's
+   * @param waitStartsAt A recorded RFC 3339 time the approval wait starts from (default: GitHub's record of the tag push)
+   * @param emergency The emergency hotfix and its reason: skips performance validation, the hot path and the deployment window; still needs the two approvals; audited, announced on Slack, marked in the release notes
    */
   @func({ cache: "never" })
   async production(
@@ -331,6 +379,10 @@ export class ShrivenPipeline {
     actor?: string,
     runId?: string,
     repository?: string,
+    registryToken?: Secret,
+    policyRef?: string,
+    waitStartsAt?: string,
+    emergency?: string,
   ): Promise<string> {
     return runHostStageInDagger({
       stage: "production",
@@ -339,9 +391,9 @@ export class ShrivenPipeline {
       secrets: {
         SSH_DEPLOY_KEY: sshKey,
         RELEASE_SIGNING_KEY: signingKey,
-        ...optional({ GITHUB_TOKEN: githubToken, SLACK_WEBHOOK_URL: slackWebhook }),
+        ...optional({ GITHUB_TOKEN: githubToken, SLACK_WEBHOOK_URL: slackWebhook, CARGO_REGISTRY_TOKEN: registryToken }),
       },
-      ...optional({ envFile, only, overrideWindow, actor, runId, repository }),
+      ...optional({ envFile, only, overrideWindow, actor, runId, repository, policyRef, waitStartsAt, emergency }),
     });
   }
 }

@@ -3,21 +3,18 @@
  * (each step's state and elapsed time); in CI or a pipe, one plain line per
  * event.
  */
-import type { Step } from "../core/step.js";
+
+import type { Stage, StageEvent } from "../engine/stage.js";
+import type { Step } from "../engine/step.js";
 import { stepLine } from "../report/console.js";
 import { formatDuration } from "../report/report.js";
-import type { Stage, StageEvent } from "../stages/stage.js";
+import type { TextOut } from "./io.js";
 
 /** Something that can show stage progress. */
 export interface ProgressView {
   onEvent(event: StageEvent): void;
   /** Stops redrawing; the final summary is printed after. */
   stop(): void;
-}
-
-/** A writable text stream (stdout or a test double). */
-export interface TextOut {
-  write(text: string): unknown;
 }
 
 /** One line per step start and finish: readable in CI logs. */

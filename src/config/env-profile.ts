@@ -5,8 +5,9 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
+import { readTextFile } from "../core/read-text-file.js";
+import { ENVIRONMENT_SECRETS } from "../secrets/preflight.js";
 import { parseEnvFile } from "./dotenv.js";
-import { readTextFile } from "./read-text-file.js";
 
 /** The environments a stage deploys to or simulates. */
 export type EnvironmentName = "development" | "test" | "production";
@@ -67,32 +68,8 @@ export const PROFILE_DEFAULTS: Readonly<Record<EnvironmentName, Readonly<Record<
   },
 };
 
-/**
- * Secrets an environment may carry (the pipeline document's "Required
- * Secrets"). Development has none; each environment has its own keys.
- */
-export const SECRET_KEYS: Readonly<Record<EnvironmentName, readonly string[]>> = {
-  development: [],
-  test: [
-    "TEST_ZERODHA_API_KEY",
-    "TEST_ZERODHA_API_SECRET",
-    "TEST_BINANCE_API_KEY",
-    "TEST_BINANCE_API_SECRET",
-    "SLACK_WEBHOOK_URL",
-    "SSH_DEPLOY_KEY",
-    "RELEASE_SIGNING_KEY",
-  ],
-  production: [
-    "PROD_ZERODHA_API_KEY",
-    "PROD_ZERODHA_API_SECRET",
-    "PROD_BINANCE_API_KEY",
-    "PROD_BINANCE_API_SECRET",
-    "SLACK_WEBHOOK_URL",
-    "SSH_DEPLOY_KEY",
-    "RELEASE_SIGNING_KEY",
-    "GITHUB_TOKEN",
-  ],
-};
+/** Secrets an environment may carry (the pipeline document's "Required Secrets"). Development has none. */
+export const SECRET_KEYS: Readonly<Record<EnvironmentName, readonly string[]>> = { development: [], ...ENVIRONMENT_SECRETS };
 
 const bool = z.enum(["true", "false"], { error: "expected true or false" }).transform((v) => v === "true");
 const positiveAmount = z

@@ -6,20 +6,20 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
+import { type ApprovalPolicy, approvalPolicyFrom, approvalSchema } from "../approval/policy.js";
 import { ConfigError } from "../core/errors.js";
-import { type DeployPolicy, deployPolicyFrom, deploySchema } from "../deploy/inventory.js";
-import { type ApprovalPolicy, approvalPolicyFrom, approvalSchema } from "../gates/approval.js";
-import { type DeployWindow, deployWindowFrom, deployWindowSchema } from "../gates/deploy-window.js";
-import { type MonitorPolicy, monitorPolicyFrom, monitorPolicySchema } from "../gates/monitor.js";
-import { type PaperPolicy, paperPolicyFrom, paperPolicySchema } from "../paper/paper-policy.js";
-import { type PerfPolicy, perfPolicyFrom, perfPolicySchema } from "../perf/perf-policy.js";
+import { readTextFile } from "../core/read-text-file.js";
+import { parseTomlText } from "../core/toml.js";
+import { closedObject, describeIssues } from "../core/zod-issues.js";
+import { type DeployPolicy, deployPolicyFrom, deploySchema } from "../deploy/policy.js";
+import { type DeployWindow, deployWindowFrom, deployWindowSchema } from "../deploy-window/policy.js";
+import { type MonitorPolicy, monitorPolicyFrom, monitorPolicySchema } from "../monitor/policy.js";
+import { type PaperPolicy, paperPolicyFrom, paperPolicySchema } from "../paper/policy.js";
+import { type PerfPolicy, perfPolicyFrom, perfPolicySchema } from "../perf/policy.js";
+import { type ReleasePolicy, releasePolicyFrom, releasePolicySchema } from "../release/policy.js";
 import { type AuditPolicy, auditPolicyFrom, auditPolicySchema } from "../supply-chain/audit.js";
 import { type LicensePolicy, licensePolicyFrom, licensePolicySchema } from "../supply-chain/license-policy.js";
-import { type ReleasePolicy, releasePolicyFrom, releasePolicySchema } from "../supply-chain/release-tag.js";
 import { type SecretPolicy, secretPolicyFrom, secretPolicySchema } from "../supply-chain/secret-scan.js";
-import { readTextFile } from "./read-text-file.js";
-import { parseTomlText } from "./toml.js";
-import { closedObject, describeIssues } from "./zod-issues.js";
 
 /** File name looked up in the workspace root. */
 export const CONFIG_FILE_NAME = "shriven-pipeline.toml";

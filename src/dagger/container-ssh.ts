@@ -1,9 +1,9 @@
 /**
  * The deploy transport of the Dagger module: `ssh`, `scp` and `ssh-keyscan`
- * run inside a container (the pinned toolchain image plus bookworm's
- * openssh-client, pinned by version), with the same OpenSSH options, host-key
+ * run inside a container (the pinned toolchain image, without cargo's caches,
+ * plus bookworm's current openssh-client), with the same OpenSSH options, host-key
  * pinning and remote quoting as {@link SshSession} on the host — shared code
- * from src/deploy/ssh.ts, so the two cannot drift.
+ * from src/adapters/ssh/, so the two cannot drift.
  *
  * The deploy key never becomes plaintext in the module: it is a `Secret`
  * mounted as a 0600 file (`withMountedSecret`); only its secret id is ever in a
@@ -18,32 +18,21 @@
 import { randomUUID } from "node:crypto";
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Container, ExecError, ReturnType, type Secret } from "@dagger.io/dagger";
+import { type Container, ReturnType, type Secret } from "@dagger.io/dagger";
+import { aptInstall } from "../../containers/debian-packages.js";
 import { SSH_CLIENT_PACKAGES } from "../../containers/images.js";
-import { rustToolchain } from "../../containers/rust-toolchain.js";
-import type { RemoteTransport } from "../deploy/deploy.js";
-import {
-  DEFAULT_CONNECT_TIMEOUT_S,
-  endpoint,
-  HostKeyMismatch,
-  isSshFailure,
-  knownHostsName,
-  lastLines,
-  type Pinned,
-  pinnedFor,
-  pinsOf,
-  REMOTE_SCRIPT_UNSURE,
-  type RemoteResult,
-  type RunOptions,
-  remoteCommand,
-  SshError,
-  type SshHost,
-  scannedKeysOf,
-  scpRemoteOperand,
-  sshClientOptions,
-  sshFailure,
-  type TransferOptions,
-} from "../deploy/ssh.js";
+import { toolchainImage } from "../../containers/rust-toolchain.js";
+import { DEFAULT_CONNECT_TIMEOUT_S, sshClientOptions } from "../adapters/ssh/client-options.js";
+import { HostKeyMismatch, SshError } from "../adapters/ssh/errors.js";
+import { isSshFailure, lastLines, REMOTE_SCRIPT_UNSURE, sshFailure } from "../adapters/ssh/failure.js";
+import { endpoint, knownHostsName, type SshHost } from "../adapters/ssh/host.js";
+import { scannedKeysOf } from "../adapters/ssh/keyscan.js";
+import { type Pinned, pinnedFor, pinsOf } from "../adapters/ssh/pins.js";
+import { remoteCommand } from "../adapters/ssh/remote-command.js";
+import { scpRemoteOperand } from "../adapters/ssh/scp-operand.js";
+import type { RemoteResult, RunOptions, TransferOptions } from "../adapters/ssh/transport.js";
+import type { RemoteTransport } from "../deploy/context.js";
+import { execFailure } from "../runners/exec-failure.js";
 
 /** Where the deploy key is mounted (a secret mount: never in a layer, never in a query). */
 export const DEPLOY_KEY_PATH = "/run/shriven-ssh/deploy_key";
@@ -64,13 +53,12 @@ const KILL_AFTER_SECONDS = 5;
 const TIMED_OUT = 124;
 const TIMEOUT_NOTICE = /^timeout: sending signal /m;
 
-/** The toolchain image with the pinned openssh-client installed (a cached, deterministic layer). */
+/**
+ * The toolchain image with openssh-client installed (a cached layer). No cargo cache is mounted: the
+ * deploy transport has no use for the workspace's crates.
+ */
 export function sshClientContainer(): Container {
-  return rustToolchain().withExec([
-    "sh",
-    "-c",
-    `apt-get update && apt-get install -y --no-install-recommends ${SSH_CLIENT_PACKAGES.join(" ")} && rm -rf /var/lib/apt/lists/*`,
-  ]);
+  return toolchainImage().withExec(aptInstall(SSH_CLIENT_PACKAGES));
 }
 
 /** What one exec in the container did. */
@@ -250,8 +238,9 @@ async function collect(container: Container, timed: boolean): Promise<RemoteResu
     stdout = await container.stdout();
     stderr = await container.stderr();
   } catch (error) {
-    if (!(error instanceof ExecError)) throw error;
-    ({ exitCode, stdout, stderr } = error);
+    const failure = execFailure(error);
+    if (failure === undefined) throw error;
+    ({ exitCode, stdout, stderr } = failure);
   }
   const timedOut = timed && exitCode === TIMED_OUT && TIMEOUT_NOTICE.test(stderr);
   return { exitCode: timedOut ? null : exitCode, stdout, stderr, timedOut, cancelled: false };

@@ -2,7 +2,9 @@
  * The release side in Dagger: the optimized build runs in the pinned
  * toolchain container through the same {@link buildRelease} the CLI runs on
  * the host; the binaries come back as a Directory, are signed in the module
- * with the key that arrived as a Secret, and go out as one Directory.
+ * with the key that arrived as a Secret, and go out as one Directory. The
+ * provenance names the toolchain image by digest and the Debian packages added
+ * to it at the versions installed there.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
@@ -10,13 +12,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Directory, dag, type File, type Secret } from "@dagger.io/dagger";
 import { RUST_IMAGE } from "../../containers/images.js";
+import { loadSigningKey } from "../adapters/minisign.js";
 import { UsageError } from "../core/errors.js";
-import { loadSigningKey } from "../release/minisign.js";
 import { packageRelease } from "../release/package-release.js";
 import { buildRelease } from "../release/release-build.js";
 import { verifyRelease } from "../release/verify-release.js";
 import { checkReleaseTag } from "../supply-chain/release-tag.js";
-import { loadConfig, workspaceEntries, workspaceRunner } from "./run-in-dagger.js";
+import { pinnedImage } from "./container-record.js";
+import { loadConfig, toolchainRecord, workspaceEntries, workspaceRunner } from "./run-in-dagger.js";
 
 /** Arguments of `buildRelease`. */
 export interface ReleaseArgs {
@@ -26,12 +29,6 @@ export interface ReleaseArgs {
   readonly signingKey: Secret;
   readonly repository?: string;
   readonly registryToken?: Secret;
-}
-
-/** The toolchain image reference and its digest, for the provenance. */
-function toolchainImage(): { ref: string; sha256: string } {
-  const [ref, digest] = RUST_IMAGE.split("@sha256:") as [string, string];
-  return { ref: `docker://${ref}`, sha256: digest };
 }
 
 /** Builds, signs and packages a release; the returned Directory is the release folder. */
@@ -49,7 +46,8 @@ export async function buildReleaseInDagger(args: ReleaseArgs): Promise<Directory
   // The key is read inside the module and only ever used to sign; it is never returned or logged.
   const key = loadSigningKey(await args.signingKey.plaintext(), "signingKey");
   const startedOn = new Date();
-  const runner = await workspaceRunner(args.source, args.registryToken);
+  const [runner, toolchain] = await Promise.all([workspaceRunner(args.source, args.registryToken), toolchainRecord()]);
+  const image = pinnedImage(RUST_IMAGE);
   const build = await buildRelease((command) => runner.exec(command), policy.profile, { version: verdict.version, commit: args.commit });
   const produced = runner.outputs();
   if (produced === undefined) throw new Error("the release build produced no files");
@@ -64,7 +62,8 @@ export async function buildReleaseInDagger(args: ReleaseArgs): Promise<Directory
     origin: {
       repository,
       ref: `refs/tags/${args.tag}`,
-      toolchainImage: toolchainImage(),
+      toolchainImage: { ref: `docker://${image.ref}`, sha256: image.digest.slice("sha256:".length) },
+      toolchainPackages: toolchain.packages.map((pkg) => ({ ...pkg, distro: toolchain.distro })),
       builderId: "https://github.com/shrivenquant/shriven-pipeline/dagger/build-release",
       invocationId: `urn:uuid:${randomUUID()}`,
       startedOn,

@@ -12,10 +12,14 @@
  */
 import { posix } from "node:path";
 import type { Directory, Secret } from "@dagger.io/dagger";
-import { type AuditEntryInput, DEFAULT_AUDIT_LOG } from "../audit/audit-log.js";
+import type { AuditEntryInput } from "../audit-log/append.js";
+import { DEFAULT_AUDIT_LOG } from "../audit-log/policy.js";
 import { CONFIG_FILE_NAME } from "../config/pipeline-config.js";
 import { UsageError } from "../core/errors.js";
-import { type DeployOutcome, deployAuditEntry, renderOutcome, rollbackRelease } from "../deploy/deploy.js";
+import { describeHeldLock } from "../deploy/locks.js";
+import { type DeployOutcome, deployAuditEntry, renderOutcome } from "../deploy/outcome.js";
+import { withHosts } from "../deploy/policy.js";
+import { rollbackRelease } from "../deploy/rollback.js";
 import { ContainerSsh } from "./container-ssh.js";
 import { loadConfig, workspaceEntries } from "./run-in-dagger.js";
 
@@ -26,13 +30,28 @@ export interface RollbackArgs {
   readonly to: string;
   readonly sshKey: Secret;
   readonly breakLock?: boolean;
+  /** Who rolls back (the CI actor); {@link UNKNOWN_ACTOR} when not given. */
+  readonly actor?: string;
 }
 
 /**
- * Who the lock holder and the audit record name. The module sees none of the CI job's environment
- * (GITHUB_ACTOR…), so it cannot tell who started the call; the CI job knows, and may record it beside.
+ * Who the lock holder and the audit record name when the caller gave no `actor`. The module sees none of
+ * the CI job's environment (GITHUB_ACTOR…), so it cannot tell who started the call by itself.
  */
-export const DAGGER_ACTOR = "dagger rollback";
+export const UNKNOWN_ACTOR = "unknown (dagger rollback without --actor)";
+
+/** An actor's form: a GitHub login or app (`name[bot]`), or a person's name; one line, printable, short. */
+const ACTOR = /^[\p{L}\p{N}][\p{L}\p{N} ._@'[\]-]{0,99}$/u;
+
+/** The actor to record: `actor` checked, or {@link UNKNOWN_ACTOR}. @throws UsageError for one that is not a name. */
+export function rollbackActor(actor: string | undefined): string {
+  if (actor === undefined) return UNKNOWN_ACTOR;
+  if (!ACTOR.test(actor))
+    throw new UsageError(
+      `actor: expected a GitHub login or a name (letters, digits, space, . _ @ ' [ ] -; at most 100 characters), got ${JSON.stringify(actor.slice(0, 120))}`,
+    );
+  return actor;
+}
 
 /**
  * Rolls `environment` back to the retained release `to`; the outcome per host and, on the last line, the
@@ -43,6 +62,7 @@ export const DAGGER_ACTOR = "dagger rollback";
  */
 export async function rollbackInDagger(args: RollbackArgs): Promise<string> {
   const environment = args.environment;
+  const who = rollbackActor(args.actor);
   if (environment !== "test" && environment !== "production")
     throw new UsageError(`environment: expected test or production, got ${JSON.stringify(environment)}`);
   const entries = await workspaceEntries(args.source);
@@ -52,7 +72,8 @@ export async function rollbackInDagger(args: RollbackArgs): Promise<string> {
     const where = entries.includes(CONFIG_FILE_NAME) ? CONFIG_FILE_NAME : `source (it has no ${CONFIG_FILE_NAME})`;
     throw new UsageError(`no [deploy.${environment}] inventory in ${where}`);
   }
-  const publicKeyText = await publicKey(args.source, inventory.publicKey);
+  const { publicKey: keyPath } = withHosts(inventory, CONFIG_FILE_NAME);
+  const publicKeyText = await publicKey(args.source, keyPath);
 
   const session = await ContainerSsh.open(inventory.hosts, args.sshKey);
   const broken: string[] = [];
@@ -60,12 +81,12 @@ export async function rollbackInDagger(args: RollbackArgs): Promise<string> {
     inventory,
     session,
     publicKeyText,
-    who: DAGGER_ACTOR,
+    who,
     to: args.to,
     breakLock: args.breakLock === true,
-    onLockBroken: (host, holder) => broken.push(`⚠️ ${host}: broke the deploy lock held by ${holder || "(no holder recorded)"}`),
+    onLockBroken: (lock) => broken.push(`⚠️ ${lock.host}: broke the stale deploy lock, ${describeHeldLock(lock)}`),
   });
-  const text = [...broken, renderOutcome(outcome), auditNote(), JSON.stringify(auditRecord(outcome)), ""].join("\n");
+  const text = [...broken, renderOutcome(outcome), auditNote(), JSON.stringify(auditRecord(outcome, who)), ""].join("\n");
   if (outcome.status !== "deployed") throw new Error(text);
   return text;
 }
@@ -86,7 +107,7 @@ function auditNote(): string {
   return `Audit record (not written by the module: append the next line to ${DEFAULT_AUDIT_LOG} with appendAuditEntry, which adds seq and prev):`;
 }
 
-/** What the CLI appends to the audit log for a rollback, with the time it ended. */
-export function auditRecord(outcome: DeployOutcome, at: Date = new Date()): AuditEntryInput & { readonly at: string } {
-  return { ...deployAuditEntry(outcome, DAGGER_ACTOR), kind: "rollback", at: at.toISOString() };
+/** What the CLI appends to the audit log for a rollback by `actor`, with the time it ended. */
+export function auditRecord(outcome: DeployOutcome, actor: string, at: Date = new Date()): AuditEntryInput & { readonly at: string } {
+  return { ...deployAuditEntry(outcome, actor), kind: "rollback", at: at.toISOString() };
 }

@@ -4,9 +4,11 @@
  * process on the machine it runs on (an engine process on stdin/stdout, an
  * allocation counter preloaded into a process, ssh sessions, the audit log),
  * so the module runs that process in a container: the pinned toolchain image
- * with openssh-client, git and Node 20 (copied from the pinned Node image),
- * this module's own source built there (`npm ci`, which bundles the CLI),
- * and the workspace mounted with its git history. Inside, the stage is
+ * with openssh-client, git and Node 24 (copied from the pinned Node image),
+ * this module's own source built there (`npm ci`, then `npm run build`, which
+ * bundles the CLI), the workspace mounted with its git history, and cargo's
+ * caches filled by one `cargo fetch` beforehand and read offline, like the
+ * dev stage's containers (containers/rust-toolchain.ts). Inside, the stage is
  * exactly `shriven-pipeline run <stage>` on the host runner, the code the
  * host tests run end to end against real sshd hosts.
  *
@@ -16,14 +18,22 @@
  * gets a fresh `SHRIVEN_INVOCATION` and is never answered from the cache.
  *
  * The module cannot write the repository: the audit records the run appended
- * are printed after the stage's summary, for the CI job to append in order.
+ * are printed after the stage's summary, for the CI job to append in order,
+ * and so is a staging run's promotion record, for the CI job to push.
  */
 import { randomUUID } from "node:crypto";
 import { type Container, type Directory, dag, type File, ReturnType, type Secret } from "@dagger.io/dagger";
+import { aptInstall } from "../../containers/debian-packages.js";
 import { NODE_IMAGE, PIPELINE_PACKAGES } from "../../containers/images.js";
-import { WORKSPACE_DIR } from "../../containers/rust-toolchain.js";
-import { DEFAULT_AUDIT_LOG } from "../audit/audit-log.js";
+import { WORKSPACE_DIR, withCargoCaches } from "../../containers/rust-toolchain.js";
+import { AUDIT_RECORDS_HEADER, DEFAULT_AUDIT_LOG } from "../audit-log/policy.js";
 import { UsageError } from "../core/errors.js";
+import { checkProductionGates } from "../pipeline/production-gates.js";
+import { PROMOTION_FILE } from "../release/promotion.js";
+import { PROMOTION_RECORD_HEADER } from "../release/promotion-ref.js";
+import { PROMOTION_REFS } from "../release/promotion-store.js";
+import { productionStage } from "../stages/production.js";
+import { fetchDependencies } from "./cargo-fetch.js";
 import { INVOCATION_VARIABLE, sshClientContainer } from "./container-ssh.js";
 
 /** Where the module's own source is built in the container. */
@@ -38,6 +48,8 @@ export interface StageSecrets {
   readonly RELEASE_SIGNING_KEY?: Secret;
   readonly GITHUB_TOKEN?: Secret;
   readonly SLACK_WEBHOOK_URL?: Secret;
+  /** A private cargo registry's token; the CLI hands it only to the cargo commands that name it. */
+  readonly CARGO_REGISTRY_TOKEN?: Secret;
 }
 
 /** Arguments of the `staging` and `production` functions. */
@@ -57,35 +69,55 @@ export interface HostStageArgs {
   readonly runId?: string;
   /** OWNER/NAME (GITHUB_REPOSITORY): for the approvals and the GitHub release. */
   readonly repository?: string;
+  /** production: the trusted ref of the approval policy (`--policy-ref`). */
+  readonly policyRef?: string;
+  /** production: a recorded time the approval wait starts from (`--wait-starts-at`). */
+  readonly waitStartsAt?: string;
+  /** production: the emergency hotfix and its reason (`--emergency`). */
+  readonly emergency?: string;
 }
 
-/** The container the stage's process runs in: toolchain, ssh, git, Node 20 and this module's CLI, built. */
+/**
+ * The container the stage's process runs in: toolchain, ssh, git, Node 24 and this module's CLI, built;
+ * cargo's caches mounted `offline` ({@link withCargoCaches}): the stage's cargo commands read what
+ * {@link fetchDependencies} downloaded.
+ */
 export function pipelineContainer(): Container {
   const node = dag.container().from(NODE_IMAGE);
-  return sshClientContainer()
-    .withExec([
-      "sh",
-      "-c",
-      `apt-get update && apt-get install -y --no-install-recommends ${PIPELINE_PACKAGES.join(" ")} && rm -rf /var/lib/apt/lists/*`,
-    ])
+  const built = sshClientContainer()
+    .withExec(aptInstall(PIPELINE_PACKAGES))
     .withFile("/usr/local/bin/node", node.file("/usr/local/bin/node"))
     .withDirectory("/usr/local/lib/node_modules/npm", node.directory("/usr/local/lib/node_modules/npm"))
     .withExec(["ln", "-s", "/usr/local/lib/node_modules/npm/bin/npm-cli.js", "/usr/local/bin/npm"])
     .withDirectory(PIPELINE_DIR, dag.currentModule().source(), { exclude: ["node_modules", "dist", "sdk", "**/target"] })
     .withWorkdir(PIPELINE_DIR)
     .withExec(["npm", "ci", "--no-audit", "--no-fund"])
+    .withExec(["npm", "run", "build"])
     .withWorkdir(WORKSPACE_DIR);
+  return withCargoCaches(built, "offline");
 }
 
-/** Prints the audit records the run appended (the lines after `before`) once the CLI has exited; keeps its exit code. */
-const RUN_AND_REPORT = `log="$1"; shift
+/**
+ * Prints, once the CLI has exited, the audit records the run appended (the lines after `before`) and the
+ * promotion record it wrote (when the commit's promotion ref moved: staging passed); keeps the CLI's exit code.
+ */
+export const RUN_AND_REPORT = `log="$1"; shift
 before=$(cat "$log" 2>/dev/null | wc -l)
+commit=$(git rev-parse HEAD 2>/dev/null)
+ref="${PROMOTION_REFS}/$commit"
+was=$(git rev-parse -q --verify "$ref" 2>/dev/null)
 "$@"; code=$?
 after=$(cat "$log" 2>/dev/null | wc -l)
 if [ "$after" -gt "$before" ]; then
   echo
-  echo "Audit records of this run (append them to ${DEFAULT_AUDIT_LOG} in the repository, in this order):"
+  echo "${AUDIT_RECORDS_HEADER} (publish them with shriven-pipeline audit-log push --records, or append them to ${DEFAULT_AUDIT_LOG} in the repository, in this order):"
   tail -n "+$((before + 1))" "$log"
+fi
+now=$(git rev-parse -q --verify "$ref" 2>/dev/null)
+if [ -n "$commit" ] && [ -n "$now" ] && [ "$now" != "$was" ]; then
+  echo
+  echo "${PROMOTION_RECORD_HEADER} (publish it with shriven-pipeline promotion push --records):"
+  printf 'promotion %s %s %s\\n' "$commit" "$(git cat-file blob "$ref:${PROMOTION_FILE}" | base64 -w0)" "$(git cat-file blob "$ref:${PROMOTION_FILE}.minisig" | base64 -w0)"
 fi
 exit "$code"`;
 
@@ -93,8 +125,15 @@ exit "$code"`;
 export function stageArgv(args: HostStageArgs): string[] {
   if (args.stage === "production" && (args.tag === undefined || args.tag.trim() === ""))
     throw new UsageError("production needs --tag vX.Y.Z (the release tag)");
-  if (args.stage === "staging" && (args.tag !== undefined || args.overrideWindow !== undefined))
-    throw new UsageError("--tag and --override-window are arguments of production, not of staging");
+  if (
+    args.stage === "staging" &&
+    [args.tag, args.overrideWindow, args.policyRef, args.waitStartsAt, args.emergency].some((a) => a !== undefined)
+  )
+    throw new UsageError(
+      "--tag, --override-window, --policy-ref, --wait-starts-at and --emergency are arguments of production, not of staging",
+    );
+  if (args.stage === "production" && args.only !== undefined && args.only.length > 0)
+    checkProductionGates(productionStage, {}, undefined, args.only);
   return [
     "node",
     `${PIPELINE_DIR}/bin/shriven-pipeline.js`,
@@ -104,6 +143,9 @@ export function stageArgv(args: HostStageArgs): string[] {
     WORKSPACE_DIR,
     ...(args.tag === undefined ? [] : ["--tag", args.tag]),
     ...(args.overrideWindow === undefined ? [] : ["--override-window", args.overrideWindow]),
+    ...(args.policyRef === undefined ? [] : ["--policy-ref", args.policyRef]),
+    ...(args.waitStartsAt === undefined ? [] : ["--wait-starts-at", args.waitStartsAt]),
+    ...(args.emergency === undefined ? [] : ["--emergency", args.emergency]),
     ...(args.envFile === undefined ? [] : ["--env-file", ENV_FILE_PATH]),
     ...(args.only === undefined || args.only.length === 0 ? [] : ["--only", args.only.join(",")]),
   ];
@@ -113,10 +155,12 @@ export function stageArgv(args: HostStageArgs): string[] {
  * Runs `shriven-pipeline run <stage>` in {@link pipelineContainer} on `source` (which must carry its git
  * history: the release tag, the commit). Returns the run's output (step lines, summary, the audit records it
  * appended); throws with that output when a gate failed, so `dagger call` exits non-zero.
- * @throws UsageError for arguments the stage refuses, before anything runs.
+ * @throws UsageError for arguments the stage refuses, before anything runs; DependencyFetchError when the
+ *   workspace's dependencies cannot be fetched.
  */
 export async function runHostStageInDagger(args: HostStageArgs): Promise<string> {
   const argv = stageArgv(args);
+  await fetchDependencies(args.source, args.secrets.CARGO_REGISTRY_TOKEN);
   let container = pipelineContainer().withMountedDirectory(WORKSPACE_DIR, args.source).withEnvVariable("CI", "true");
   for (const [name, secret] of Object.entries(args.secrets))
     if (secret !== undefined) container = container.withSecretVariable(name, secret);

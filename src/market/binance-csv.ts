@@ -4,6 +4,8 @@
  * (`agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker,is_best_match`),
  * with or without a header line, times in ms (13 digits) or, in spot files
  * from 2025, µs (16 digits). Every row becomes a Trade event at its exchange time.
+ * These layouts (with `is_best_match`) are Binance spot's: every instrument
+ * read here is spot (https://github.com/binance/binance-public-data).
  */
 import { basename } from "node:path";
 import {
@@ -18,7 +20,7 @@ import {
   shown,
 } from "./faults.js";
 import { TapeBuilder } from "./tape-builder.js";
-import { MarketDataError, type MarketTape, Side } from "./types.js";
+import { MarketDataError, type MarketTape, type MarketType, marketName, Side } from "./types.js";
 
 /** The two CSV layouts. */
 export type CsvKind = "trades" | "aggTrades";
@@ -29,6 +31,8 @@ export interface CsvOptions extends DetectorOptions {
   readonly symbol?: string;
   /** The layout; by default from the header, the file name, or the first row's column count. */
   readonly kind?: CsvKind;
+  /** `[paper] market`: these layouts are spot's, so anything else is refused. */
+  readonly market?: MarketType;
 }
 
 interface Layout {
@@ -125,7 +129,7 @@ class CsvReader {
       if (number !== this.headerLine) this.row(line, number);
     });
     this.detector.log.throwIfFailing(this.source);
-    return this.builder.finish(this.source, this.detector.log.faults);
+    return this.builder.finish({ source: this.source, venue: "binance", market: "spot", faults: this.detector.log.faults, ignored: [] });
   }
 
   private row(text: string, line: number): void {
@@ -177,11 +181,15 @@ class CsvReader {
  * Reads the text of a Binance trades or aggTrades CSV.
  * @param source The file, for messages; its name gives the symbol and layout unless `options` do.
  * @throws MarketDataError for an empty file, an unknown symbol or header, mixed time units,
- *   or listing every fault kind the policy fails on.
+ *   a market other than spot, or listing every fault kind the policy fails on.
  */
 export function parseBinanceCsv(text: string, source: string, options: CsvOptions): MarketTape {
   const first = firstLine(text);
   if (first === undefined) throw new MarketDataError(`${source}: empty file, no rows`);
+  if (options.market !== undefined && options.market !== "spot")
+    throw new MarketDataError(
+      `${source}: a Binance spot trades or aggTrades CSV (the layouts read here), but [paper] market = "${options.market}" (${marketName("binance", options.market)})`,
+    );
   const named = csvNameFacts(source);
   const symbol = options.symbol ?? named?.symbol;
   if (symbol === undefined || symbol === "")

@@ -182,7 +182,6 @@ export class FaultDetector {
   private lastText: string | undefined;
   private readonly tradeIds = new Map<string, IdRanges>();
   private readonly quoteIds = new Map<string, number>();
-  private readonly lastDepthIds = new Map<string, number>();
 
   constructor(options: DetectorOptions) {
     if (!(options.maxGapSeconds > 0) || !Number.isFinite(options.maxGapSeconds))
@@ -235,14 +234,6 @@ export class FaultDetector {
     }
     this.quoteIds.set(symbol, id);
     return true;
-  }
-
-  /** Records a gap when a depth update does not start right after the symbol's previous one (U ≠ previous u + 1). */
-  depthIds(line: number, symbol: string, first: number, last: number): void {
-    const previous = this.lastDepthIds.get(symbol);
-    if (previous !== undefined && first !== previous + 1)
-      this.log.record("gap", line, `${symbol} depth update U ${first} after u ${previous}`);
-    this.lastDepthIds.set(symbol, last);
   }
 
   /** True (a crossed book, recorded) when `bid` ≥ `ask` with both above 0. */

@@ -10,12 +10,21 @@ import { endianness } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { z } from "zod";
-import { readFailure } from "../config/read-text-file.js";
+import { readFailure } from "../core/read-text-file.js";
 import { parseBinanceCapture } from "./binance-capture.js";
 import { type CsvKind, parseBinanceCsv } from "./binance-csv.js";
 import { FAULT_KINDS } from "./faults.js";
-import { mergeTapes } from "./tape-builder.js";
-import { type DataFaultPolicy, DEFAULT_FAULT_POLICY, MarketDataError, type MarketTape } from "./types.js";
+import { mergeTapes } from "./merge-tapes.js";
+import {
+  type DataFaultPolicy,
+  DEFAULT_FAULT_POLICY,
+  IGNORED_KINDS,
+  MARKET_TYPES,
+  MarketDataError,
+  type MarketTape,
+  type MarketType,
+  VENUES,
+} from "./types.js";
 
 /** File formats {@link readMarketData} reads. */
 export type MarketFormat = "auto" | "binance-capture" | "binance-trades-csv" | "binance-aggtrades-csv";
@@ -32,6 +41,8 @@ export interface ReadMarketOptions {
   readonly symbol?: string;
   /** Longest quiet time between consecutive events that is not a gap; 60 by default. */
   readonly maxGapSeconds?: number;
+  /** The market of every file (`[paper] market`); told by each file's lines by default. */
+  readonly market?: MarketType;
 }
 
 /** The tape of all files, and per file whether it came from the cache. */
@@ -41,7 +52,7 @@ export interface MarketData {
 }
 
 /** Bumped whenever a reader's output for the same bytes and options changes, so old cache files are not used. */
-export const READER_FORMAT_VERSION = 1;
+export const READER_FORMAT_VERSION = 2;
 
 /** Largest decompressed file read; V8 strings stop a little below 512 MiB anyway. */
 const MAX_TEXT_BYTES = 500 * 1024 * 1024;
@@ -126,10 +137,10 @@ function parseText(text: string, path: string, options: ReadMarketOptions): Mark
   const detector = { policy: options.policy ?? DEFAULT_FAULT_POLICY, maxGapSeconds: options.maxGapSeconds ?? 60 };
   const format = options.format ?? "auto";
   const capture = format === "binance-capture" || (format === "auto" && /^\s*\d+ \{/.test(text.slice(0, 4096)));
-  if (capture) return parseBinanceCapture(text, path, detector);
+  if (capture) return parseBinanceCapture(text, path, { ...detector, market: options.market });
   const kind: CsvKind | undefined =
     format === "binance-trades-csv" ? "trades" : format === "binance-aggtrades-csv" ? "aggTrades" : undefined;
-  return parseBinanceCsv(text, path, { ...detector, symbol: options.symbol, kind });
+  return parseBinanceCsv(text, path, { ...detector, symbol: options.symbol, kind, market: options.market });
 }
 
 /**
@@ -145,6 +156,7 @@ export function cacheKey(bytes: Buffer, path: string, options: ReadMarketOptions
     format: options.format ?? "auto",
     symbol: options.symbol ?? null,
     maxGapSeconds: options.maxGapSeconds ?? 60,
+    market: options.market ?? null,
     policy: FAULT_KINDS.map((kind) => policy[kind]),
     endian: endianness(),
   };
@@ -152,7 +164,15 @@ export function cacheKey(bytes: Buffer, path: string, options: ReadMarketOptions
 }
 
 const headerSchema = z.object({
-  symbols: z.array(z.object({ symbol: z.string(), priceDecimals: z.number().int().min(0), qtyDecimals: z.number().int().min(0) })),
+  symbols: z.array(
+    z.object({
+      symbol: z.string(),
+      venue: z.enum(VENUES),
+      market: z.enum(MARKET_TYPES),
+      priceDecimals: z.number().int().min(0),
+      qtyDecimals: z.number().int().min(0),
+    }),
+  ),
   baseNs: z.string().regex(/^-?\d{1,30}$/),
   length: z.number().int().min(0),
   levels: z.number().int().min(0),
@@ -164,6 +184,14 @@ const headerSchema = z.object({
       count: z.number().int().min(1),
       firstLine: z.number().int().min(1),
       first: z.string(),
+    }),
+  ),
+  ignored: z.array(
+    z.object({
+      kind: z.enum(IGNORED_KINDS),
+      count: z.number().int().min(1),
+      firstLine: z.number().int().min(1),
+      reason: z.string(),
     }),
   ),
 });
@@ -213,6 +241,7 @@ async function saveCachedTape(file: string, tape: MarketTape): Promise<void> {
       bodyBytes: bodyBytes(tape.length, tape.levelPrice.length),
       bodySha256: body.reduce((hash, part) => hash.update(part), createHash("sha256")).digest("hex"),
       faults: tape.faults,
+      ignored: tape.ignored,
     }),
   );
   const size = Buffer.alloc(4);
@@ -270,6 +299,7 @@ function decodeCachedTape(bytes: Buffer, source: string): MarketTape | undefined
     baseNs: BigInt(header.baseNs),
     length: n,
     faults: header.faults,
+    ignored: header.ignored,
     t: f64(n),
     price: f64(n),
     qty: f64(n),

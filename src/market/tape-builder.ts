@@ -1,10 +1,20 @@
 /**
  * Building a {@link MarketTape}: readers append events one by one with their
  * decimal strings; the builder keeps growable columns and the per-symbol
- * decimals, and hands out an exactly-sized tape at the end. Also merging the
- * tapes of several files into one, and printing prices without exponents.
+ * decimals, and hands out an exactly-sized tape at the end.
  */
-import { type DataFault, EventKind, type MarketTape, Side, type SymbolInfo } from "./types.js";
+import { decimalsOf } from "./decimal-text.js";
+import {
+  BookSync,
+  type DataFault,
+  EventKind,
+  type IgnoredEvents,
+  type MarketTape,
+  type MarketType,
+  Side,
+  type SymbolInfo,
+  type Venue,
+} from "./types.js";
 
 /** One book level as the exchanges write it: `[price, quantity]`, both decimal strings. */
 export type Level = readonly [price: string, qty: string];
@@ -41,6 +51,19 @@ export interface BookEvent extends EventBase {
   readonly lastId: number;
   readonly bids: readonly Level[];
   readonly asks: readonly Level[];
+  /** Whether it keeps the L2 book in step ({@link BookSync.InStep} by default). */
+  readonly sync?: BookSync;
+}
+
+/** What a reader knows of the whole file when it finishes: where it came from and what it found. */
+export interface TapeFacts {
+  /** The file, for messages. */
+  readonly source: string;
+  /** The venue and market of every instrument in the file. */
+  readonly venue: Venue;
+  readonly market: MarketType;
+  readonly faults: readonly DataFault[];
+  readonly ignored: readonly IgnoredEvents[];
 }
 
 type Column = Float64Array | Uint32Array | Uint16Array | Uint8Array;
@@ -50,15 +73,6 @@ function grown<T extends Column>(column: T, size: number): T {
   const next = new (column.constructor as new (length: number) => T)(Math.max(size, column.length * 2));
   next.set(column);
   return next;
-}
-
-/** Decimals of a decimal string, trailing zeros ignored: `"61837.63000000"` → 2, `"5.000"` → 0. */
-export function decimalsOf(text: string): number {
-  const dot = text.indexOf(".");
-  if (dot < 0) return 0;
-  let end = text.length;
-  while (end > dot + 1 && text.charCodeAt(end - 1) === 48) end--;
-  return end - dot - 1;
 }
 
 /** Per-symbol decimals seen so far. */
@@ -118,31 +132,43 @@ export class TapeBuilder {
     this.id[i] = event.updateId;
   }
 
-  /** Appends an incremental book update: the changed levels, quantity 0 = level removed. */
-  depth(event: BookEvent): void {
+  /** Appends an incremental book update: the changed levels, quantity 0 = level removed; returns its row. */
+  depth(event: BookEvent): number {
     const i = this.next(EventKind.Depth, event);
     this.id[i] = event.lastId;
     this.id2[i] = event.firstId ?? 0;
+    this.side[i] = event.sync ?? BookSync.InStep;
     this.addLevels(i, event);
+    return i;
   }
 
-  /** Appends a full book snapshot. */
-  snapshot(event: BookEvent): void {
+  /** Appends a full book snapshot; returns its row. */
+  snapshot(event: BookEvent): number {
     const i = this.next(EventKind.Snapshot, event);
     this.id[i] = event.lastId;
+    this.side[i] = event.sync ?? BookSync.InStep;
     this.addLevels(i, event);
+    return i;
+  }
+
+  /** Marks the Depth or Snapshot event at `row` as {@link BookSync.Broken}, once a later event shows it is. */
+  markBroken(row: number): void {
+    this.side[row] = BookSync.Broken;
   }
 
   /**
    * The tape of the events appended so far, every array exactly as long as needed.
    * `baseNs` is the first event's time floored to the second (0 without events).
    */
-  finish(source: string, faults: readonly DataFault[]): MarketTape {
+  finish(facts: TapeFacts): MarketTape {
     const n = this.size;
     const m = this.levels;
+    const { source, venue, market } = facts;
     return {
       source,
-      symbols: this.symbols.map((s): SymbolInfo => ({ symbol: s.symbol, priceDecimals: s.priceDecimals, qtyDecimals: s.qtyDecimals })),
+      symbols: this.symbols.map(
+        (s): SymbolInfo => ({ symbol: s.symbol, venue, market, priceDecimals: s.priceDecimals, qtyDecimals: s.qtyDecimals }),
+      ),
       baseNs: this.baseNs ?? 0n,
       length: n,
       kind: this.kind.slice(0, n),
@@ -161,7 +187,8 @@ export class TapeBuilder {
       levelPrice: this.levelPrice.slice(0, m),
       levelQty: this.levelQty.slice(0, m),
       levelSide: this.levelSide.slice(0, m),
-      faults: [...faults],
+      faults: [...facts.faults],
+      ignored: [...facts.ignored],
     };
   }
 
@@ -241,177 +268,4 @@ export class TapeBuilder {
     this.levelStart = grown(this.levelStart, size);
     this.levelCount = grown(this.levelCount, size);
   }
-}
-
-/** A min-heap of tape heads ordered by (time, tape index): the stable k-way merge. */
-class HeadHeap {
-  private readonly items: number[] = [];
-
-  constructor(private readonly timeOf: (tape: number) => number) {}
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  push(tape: number): void {
-    const items = this.items;
-    items.push(tape);
-    let i = items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(items[i] as number, items[parent] as number)) break;
-      [items[i], items[parent]] = [items[parent] as number, items[i] as number];
-      i = parent;
-    }
-  }
-
-  /** The first head; the caller pushes the tape again if it has more events. */
-  pop(): number {
-    const items = this.items;
-    const top = items[0] as number;
-    const last = items.pop() as number;
-    if (items.length === 0) return top;
-    items[0] = last;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      const right = left + 1;
-      let least = i;
-      if (left < items.length && this.before(items[left] as number, items[least] as number)) least = left;
-      if (right < items.length && this.before(items[right] as number, items[least] as number)) least = right;
-      if (least === i) return top;
-      [items[i], items[least]] = [items[least] as number, items[i] as number];
-      i = least;
-    }
-  }
-
-  private before(a: number, b: number): boolean {
-    const ta = this.timeOf(a);
-    const tb = this.timeOf(b);
-    return ta < tb || (ta === tb && a < b);
-  }
-}
-
-/** Symbols of all tapes unified by name (finest decimals win), and each tape's index map. */
-function unifySymbols(tapes: readonly MarketTape[]): { symbols: SymbolInfo[]; maps: Uint16Array[] } {
-  const byName = new Map<string, number>();
-  const symbols: SymbolInfo[] = [];
-  const maps = tapes.map((tape) =>
-    Uint16Array.from(tape.symbols, (info) => {
-      const known = byName.get(info.symbol);
-      if (known === undefined) {
-        byName.set(info.symbol, symbols.length);
-        symbols.push({ ...info });
-        return symbols.length - 1;
-      }
-      const had = symbols[known] as SymbolInfo;
-      symbols[known] = {
-        symbol: had.symbol,
-        priceDecimals: Math.max(had.priceDecimals, info.priceDecimals),
-        qtyDecimals: Math.max(had.qtyDecimals, info.qtyDecimals),
-      };
-      return known;
-    }),
-  );
-  return { symbols, maps };
-}
-
-/**
- * Merges the tapes of several files (consecutive capture days, one file per
- * symbol…) into one by time. Stable: events at the same time keep the order
- * of `tapes`, then their order within their tape. Symbols are unified by name,
- * faults concatenated, and the base is the earliest base.
- */
-export function mergeTapes(tapes: readonly MarketTape[]): MarketTape {
-  const baseNs =
-    tapes.reduce<bigint | undefined>(
-      (min, tape) => (tape.length === 0 || (min !== undefined && min <= tape.baseNs) ? min : tape.baseNs),
-      undefined,
-    ) ?? 0n;
-  const shift = tapes.map((tape) => Number(tape.baseNs - baseNs));
-  const { symbols, maps } = unifySymbols(tapes);
-  const length = tapes.reduce((sum, tape) => sum + tape.length, 0);
-  const levels = tapes.reduce((sum, tape) => sum + tape.levelPrice.length, 0);
-  const out = {
-    kind: new Uint8Array(length),
-    symbol: new Uint16Array(length),
-    t: new Float64Array(length),
-    line: new Uint32Array(length),
-    price: new Float64Array(length),
-    qty: new Float64Array(length),
-    price2: new Float64Array(length),
-    qty2: new Float64Array(length),
-    side: new Uint8Array(length),
-    id: new Float64Array(length),
-    id2: new Float64Array(length),
-    levelStart: new Uint32Array(length),
-    levelCount: new Uint32Array(length),
-    levelPrice: new Float64Array(levels),
-    levelQty: new Float64Array(levels),
-    levelSide: new Uint8Array(levels),
-  };
-  const cursor = new Array<number>(tapes.length).fill(0);
-  const heap = new HeadHeap((k) => ((tapes[k] as MarketTape).t[cursor[k] as number] as number) + (shift[k] as number));
-  tapes.forEach((tape, k) => {
-    if (tape.length > 0) heap.push(k);
-  });
-  let level = 0;
-  for (let i = 0; heap.size > 0; i++) {
-    const k = heap.pop();
-    const tape = tapes[k] as MarketTape;
-    const j = cursor[k] as number;
-    out.kind[i] = tape.kind[j] as number;
-    out.symbol[i] = (maps[k] as Uint16Array)[tape.symbol[j] as number] as number;
-    out.t[i] = (tape.t[j] as number) + (shift[k] as number);
-    out.line[i] = tape.line[j] as number;
-    out.price[i] = tape.price[j] as number;
-    out.qty[i] = tape.qty[j] as number;
-    out.price2[i] = tape.price2[j] as number;
-    out.qty2[i] = tape.qty2[j] as number;
-    out.side[i] = tape.side[j] as number;
-    out.id[i] = tape.id[j] as number;
-    out.id2[i] = tape.id2[j] as number;
-    const start = tape.levelStart[j] as number;
-    const count = tape.levelCount[j] as number;
-    out.levelStart[i] = level;
-    out.levelCount[i] = count;
-    out.levelPrice.set(tape.levelPrice.subarray(start, start + count), level);
-    out.levelQty.set(tape.levelQty.subarray(start, start + count), level);
-    out.levelSide.set(tape.levelSide.subarray(start, start + count), level);
-    level += count;
-    cursor[k] = j + 1;
-    if (j + 1 < tape.length) heap.push(k);
-  }
-  return {
-    source: tapes.map((tape) => tape.source).join(", "),
-    symbols,
-    baseNs,
-    length,
-    ...out,
-    levelPrice: level === levels ? out.levelPrice : out.levelPrice.slice(0, level),
-    levelQty: level === levels ? out.levelQty : out.levelQty.slice(0, level),
-    levelSide: level === levels ? out.levelSide : out.levelSide.slice(0, level),
-    faults: tapes.flatMap((tape) => tape.faults),
-  };
-}
-
-/**
- * A price or quantity as a plain decimal string: never an exponent, at most
- * `decimals` decimals, trailing zeros trimmed. `formatDecimal(1e-7, 8)` is
- * `"0.0000001"`, `formatDecimal(61837.63, 2)` is `"61837.63"`.
- */
-export function formatDecimal(value: number, decimals: number): string {
-  if (!Number.isFinite(value)) return String(value);
-  const places = Math.min(100, Math.max(0, Math.trunc(decimals)));
-  const shortest = String(value);
-  const exponent = /^(-?)(\d)(?:\.(\d+))?e\+(\d+)$/.exec(shortest);
-  let text: string;
-  if (exponent !== null) {
-    // 1e21 and up: the shortest digits, padded with zeros up to the point
-    const [, sign, lead, rest = "", power] = exponent;
-    text = `${sign}${lead}${rest}${"0".repeat(Number(power) - rest.length)}`;
-  } else if (!shortest.includes("e") && (shortest.split(".")[1] ?? "").length <= places) text = shortest;
-  else text = value.toFixed(places);
-  const trimmed = text.includes(".") ? text.replace(/\.?0+$/, "") : text;
-  return trimmed === "-0" ? "0" : trimmed;
 }

@@ -3,6 +3,7 @@
  * (typed arrays, one entry per event, in replay order) that is compact in
  * memory, quick to walk, and written to and read from the parse cache as is.
  */
+import { PipelineError } from "../core/errors.js";
 
 /** Event kinds, as stored in {@link MarketTape.kind}. */
 export const EventKind = { Trade: 1, Quote: 2, Depth: 3, Snapshot: 4 } as const;
@@ -12,9 +13,48 @@ export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 export const Side = { Buy: 1, Sell: 2 } as const;
 export type Side = (typeof Side)[keyof typeof Side];
 
-/** Per-symbol facts the readers infer from the data. */
+/**
+ * Whether a Depth or Snapshot event keeps the L2 book in step with the
+ * exchange's, as stored in {@link MarketTape.side} for those kinds. A reader
+ * decides it from the venue's update ids; the simulated exchange follows it.
+ */
+export const BookSync = {
+  /** A depth update that follows the one before; a snapshot that an update bridges (or that nothing contradicts). */
+  InStep: 0,
+  /**
+   * A depth update that does not follow the one before (a gap), or a snapshot
+   * that no update bridges: the L2 book is unknown from here to the next usable snapshot.
+   */
+  Broken: 1,
+} as const;
+export type BookSync = (typeof BookSync)[keyof typeof BookSync];
+
+/** Trading venues the readers know. */
+export const VENUES = ["binance"] as const;
+export type Venue = (typeof VENUES)[number];
+
+/** Binance markets: spot, USDⓈ-M futures (linear), COIN-M futures (inverse). */
+export const MARKET_TYPES = ["spot", "usdm", "coinm"] as const;
+export type MarketType = (typeof MARKET_TYPES)[number];
+
+const VENUE_NAMES: Readonly<Record<Venue, string>> = { binance: "Binance" };
+const MARKET_NAMES: Readonly<Record<MarketType, string>> = { spot: "spot", usdm: "USD-M futures", coinm: "COIN-M futures" };
+
+/** How messages name a market: "Binance spot", "Binance USD-M futures", "Binance COIN-M futures". */
+export function marketName(venue: Venue, market: MarketType): string {
+  return `${VENUE_NAMES[venue]} ${MARKET_NAMES[market]}`;
+}
+
+/**
+ * Per-instrument facts the readers infer from the data. An instrument is
+ * its venue, market and symbol: BTCUSDT on Binance spot and on Binance USD-M
+ * futures are two instruments (and one replay refuses to hold both, because
+ * the engine protocol names instruments by symbol alone).
+ */
 export interface SymbolInfo {
   readonly symbol: string;
+  readonly venue: Venue;
+  readonly market: MarketType;
   /** Decimals of the finest price seen (trailing zeros ignored): 2 for BTCUSDT → tick 0.01. */
   readonly priceDecimals: number;
   /** Decimals of the finest quantity seen: 5 for BTCUSDT → lot 0.00001. */
@@ -28,8 +68,8 @@ export interface SymbolInfo {
  * |----------|-------------------------|---------------|--------------------------|----------------------------------|--------|
  * | Trade    | trade price / quantity  | –             | aggressor (Buy or Sell)  | trade id / –                     | –      |
  * | Quote    | best bid / bid quantity | best ask / ask quantity | –              | book update id / –               | –      |
- * | Depth    | –                       | –             | –                        | last update id u / first id U    | changed levels (quantity 0 = level removed) |
- * | Snapshot | –                       | –             | –                        | lastUpdateId / –                 | the full book |
+ * | Depth    | –                       | –             | {@link BookSync}         | last update id u / first id U    | changed levels (quantity 0 = level removed) |
+ * | Snapshot | –                       | –             | {@link BookSync}         | lastUpdateId / –                 | the full book |
  *
  * Unused numeric cells are 0. Level `j` of event `i` is at
  * `levelStart[i] + j` for `j < levelCount[i]` in the level arrays.
@@ -62,6 +102,22 @@ export interface MarketTape {
   readonly levelSide: Uint8Array;
   /** The data faults found while reading (skipped ones are not in the tape). */
   readonly faults: readonly DataFault[];
+  /** Messages read and deliberately left out of the tape, per kind. */
+  readonly ignored: readonly IgnoredEvents[];
+}
+
+/** Kinds of message a reader reads but deliberately leaves out of the tape. */
+export const IGNORED_KINDS = ["aggTrade", "markPrice", "partialDepth", "tradeMarker"] as const;
+export type IgnoredKind = (typeof IGNORED_KINDS)[number];
+
+/** All messages of one ignored kind in one source. */
+export interface IgnoredEvents {
+  readonly kind: IgnoredKind;
+  readonly count: number;
+  /** 1-based line of the first one. */
+  readonly firstLine: number;
+  /** Why they are left out, in a few words. */
+  readonly reason: string;
 }
 
 /** Kinds of data fault a reader detects. */
@@ -90,6 +146,6 @@ export const DEFAULT_FAULT_POLICY: DataFaultPolicy = {
 };
 
 /** Market data that cannot be used; the message names the file and line. */
-export class MarketDataError extends Error {
-  override readonly name = "MarketDataError";
+export class MarketDataError extends PipelineError {
+  override readonly name: string = "MarketDataError";
 }

@@ -3,7 +3,6 @@
  * message with a plain-text fallback, sent with bounded retries. Notifying
  * never fails the pipeline: {@link notifySlack} reports, it does not throw.
  */
-
 import {
   type FetchFunction,
   IncomingWebhook,
@@ -11,7 +10,8 @@ import {
   IncomingWebhookRequestError,
   type IncomingWebhookSendArguments,
 } from "@slack/webhook";
-import type { DeployOutcome } from "../deploy/deploy.js";
+import { causeChain, errorCode, messageOf } from "../core/error-chain.js";
+import type { DeployOutcome } from "../deploy/outcome.js";
 import { Redactor } from "../report/redact.js";
 
 /** Fields every event may carry. */
@@ -31,6 +31,8 @@ export interface StageEvent extends EventCommon {
   readonly who: string;
   /** A few lines on what happened (failed step, gate verdicts); long lists are cut. */
   readonly summary?: readonly string[];
+  /** The audit log's chain head after the run recorded itself. */
+  readonly chainHead?: { readonly seq: number; readonly sha256: string };
 }
 
 /** A version went live in an environment. */
@@ -59,8 +61,28 @@ export interface MonitorWarningEvent extends EventCommon {
   readonly findings: readonly string[];
 }
 
+/** Production's emergency hotfix procedure was invoked: gates skipped, with its reason. */
+export interface EmergencyEvent extends EventCommon {
+  readonly kind: "emergency";
+  readonly environment: string;
+  readonly version: string;
+  /** Why it cannot wait, as given to `--emergency`. */
+  readonly reason: string;
+  /** What it skips, one line each. */
+  readonly skipped: readonly string[];
+}
+
+/** A deploy or rollback was refused before any host switched (lock, signature, retained release, ssh). */
+export interface RefusedEvent extends EventCommon {
+  readonly kind: "refused";
+  readonly action: "deploy" | "rollback";
+  readonly environment: string;
+  readonly version: string;
+  readonly reason: string;
+}
+
 /** What {@link notifySlack} can announce. */
-export type SlackEvent = StageEvent | DeployedEvent | RolledBackEvent | MonitorWarningEvent;
+export type SlackEvent = StageEvent | DeployedEvent | RolledBackEvent | MonitorWarningEvent | EmergencyEvent | RefusedEvent;
 
 /** Block Kit blocks, as `@slack/webhook` types them. */
 export type SlackBlocks = NonNullable<IncomingWebhookSendArguments["blocks"]>;
@@ -87,6 +109,12 @@ export interface SlackOptions {
   readonly retryAfterCapMs?: number;
   /** How to wait; injectable so tests do not sleep. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * The run's secrets: every text of the event is redacted before the message
+   * is built, so Slack's escaping cannot hide one from it. (The webhook URL is
+   * kept out of delivery errors in any case.)
+   */
+  readonly redactor?: Redactor;
 }
 
 /** The outcome of a delivery. */
@@ -132,7 +160,7 @@ export async function notifySlack(event: SlackEvent, options: SlackOptions): Pro
 async function deliver(event: SlackEvent, options: SlackOptions, redactor: Redactor): Promise<SlackDelivery> {
   const url = parseUrl(options.webhookUrl);
   if (url === undefined) return { delivered: false, attempts: 0, error: "invalid Slack webhook URL (expected an http(s) URL)" };
-  const message = slackMessage(event);
+  const message = slackMessage(options.redactor === undefined ? event : redactEvent(event, options.redactor));
 
   const maxAttempts = clamp(options.maxAttempts ?? DEFAULTS.maxAttempts, 1, 10);
   const requestTimeoutMs = positive(options.requestTimeoutMs, DEFAULTS.requestTimeoutMs);
@@ -196,7 +224,7 @@ async function attempt(url: URL, message: SlackMessage, timeoutMs: number): Prom
 }
 
 function networkCause(error: unknown, timeoutMs: number): { text: string; retry: boolean } {
-  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = causeOf(e), depth++) {
+  for (const e of causeChain(error)) {
     if (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError"))
       return { text: `timed out after ${timeoutMs} ms`, retry: true };
     const code = errorCode(e);
@@ -213,21 +241,8 @@ function networkCause(error: unknown, timeoutMs: number): { text: string; retry:
 
 function deepestCode(error: unknown): string | undefined {
   let found: string | undefined;
-  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 5; e = causeOf(e), depth++)
-    found = errorCode(e) ?? found;
+  for (const e of causeChain(error)) found = errorCode(e) ?? found;
   return found;
-}
-
-function causeOf(error: unknown): unknown {
-  return typeof error === "object" && error !== null && "cause" in error ? error.cause : undefined;
-}
-
-function errorCode(error: unknown): string | undefined {
-  return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : undefined;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** `Retry-After` as delay-seconds or an HTTP date, in milliseconds. */
@@ -263,6 +278,11 @@ function webhookRedactor(webhookUrl: string): Redactor {
     for (const value of url.searchParams.values()) secrets.push(value);
   }
   return new Redactor(secrets);
+}
+
+/** `event` with its texts redacted; its kind is kept, whatever the secrets. */
+function redactEvent(event: SlackEvent, redactor: Redactor): SlackEvent {
+  return { ...redactor.redactJson(event), kind: event.kind } as SlackEvent;
 }
 
 function clamp(value: number, min: number, max: number): number {
@@ -314,6 +334,7 @@ export function slackMessage(event: SlackEvent): SlackMessage {
       title = `${emoji} Stage ${event.stage} ${verb}: ${event.version}`;
       fallback = `Stage ${event.stage} ${verb}: ${event.version} (by ${event.who})`;
       fields.push(["Stage", event.stage], ["Version", event.version], ["By", event.who]);
+      if (event.chainHead !== undefined) fields.push(["Audit chain head", `seq ${event.chainHead.seq} · ${event.chainHead.sha256}`]);
       const lines = event.summary ?? [];
       if (lines.length > 0) {
         const shown = lines.slice(0, SUMMARY_LINES_MAX).map((line) => `• ${escapeMrkdwn(line)}`);
@@ -350,6 +371,24 @@ export function slackMessage(event: SlackEvent): SlackMessage {
       const shown = event.findings.slice(0, SUMMARY_LINES_MAX).map((line) => `• ${escapeMrkdwn(line)}`);
       if (event.findings.length > SUMMARY_LINES_MAX) shown.push(`_and ${event.findings.length - SUMMARY_LINES_MAX} more_`);
       if (shown.length > 0) detail = shown.join("\n");
+      break;
+    }
+    case "refused": {
+      const what = event.action === "rollback" ? "Rollback" : "Deploy";
+      title = `:no_entry: ${what} of ${event.environment} to ${event.version} refused`;
+      fallback = `${what} of ${event.environment} to ${event.version} refused: ${event.reason}`;
+      fields.push(["Environment", event.environment], ["Version", event.version]);
+      if (event.who !== undefined) fields.push(["By", event.who]);
+      detail = `*Reason:* ${escapeMrkdwn(event.reason)}`;
+      break;
+    }
+    case "emergency": {
+      title = `:rotating_light: Emergency hotfix to ${event.environment}: ${event.version}`;
+      fallback = `Emergency hotfix to ${event.environment}: ${event.version}: ${event.reason}`;
+      fields.push(["Environment", event.environment], ["Version", event.version]);
+      if (event.who !== undefined) fields.push(["By", event.who]);
+      const skipped = event.skipped.slice(0, SUMMARY_LINES_MAX).map((line) => `• ${escapeMrkdwn(line)}`);
+      detail = [`*Reason:* ${escapeMrkdwn(event.reason)}`, "*Skipped:*", ...skipped].join("\n");
       break;
     }
     default: {

@@ -4,7 +4,8 @@
  * so stopping it stops anything it started.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { signalGroup, waitForGroupExit } from "../runners/process-group.js";
+import { signalGroup, waitForGroupExit } from "../adapters/process-group.js";
+import { workspaceEnv } from "../core/least-privilege-env.js";
 
 /** Longest line the engine may write; a longer one is a protocol error, not unbounded memory. */
 const MAX_LINE = 64 * 1024;
@@ -59,14 +60,16 @@ export class EngineProcess {
   }
 
   /**
-   * Starts `argv` in `cwd` with `env` (added to the harness's environment).
+   * Starts `argv` in `cwd` with `env` on top of the toolchain's variables
+   * ({@link workspaceEnv}): none of the harness's secrets reach the engine.
    *
    * @throws Error when the program cannot be started (not found, not executable).
+   * @throws CommandEnvError when `env` sets a credential or a name that is no variable name.
    */
   static async start(argv: readonly string[], cwd: string, env: Readonly<Record<string, string>>): Promise<EngineProcess> {
     const [file, ...args] = argv;
     if (file === undefined || file === "") throw new Error("the engine command is empty");
-    const child = spawn(file, args, { cwd, env: { ...process.env, ...env }, stdio: "pipe", detached: true });
+    const child = spawn(file, args, { cwd, env: workspaceEnv({ argv, env }), stdio: "pipe", detached: true });
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
       child.once("error", (error) => reject(new Error(`cannot start the engine ${file}: ${error.message}`)));

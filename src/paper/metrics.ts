@@ -11,6 +11,7 @@ export interface EquityPoint {
   readonly equity: number;
 }
 
+/** One simulated minute in ns: the step of the equity curve. */
 export const MINUTE_NS = 60e9;
 /** Minutes in a 365-day year: the per-minute Sharpe ratio is annualised by its square root. */
 export const MINUTES_PER_YEAR = 525_600;
@@ -55,6 +56,7 @@ export class EquityRecorder {
   }
 }
 
+/** The largest fall of the equity curve. */
 export interface Drawdown {
   /** Largest peak-to-trough fall, quote currency (0 if equity never fell). */
   readonly amount: number;
@@ -75,6 +77,7 @@ export function maxDrawdown(curve: readonly EquityPoint[]): Drawdown {
   return best;
 }
 
+/** The Sharpe ratio of the per-minute equity changes. */
 export interface Sharpe {
   /** Number of per-minute equity changes. */
   readonly count: number;

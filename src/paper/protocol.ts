@@ -3,7 +3,8 @@
  * writing the harness's messages and reading the engine's, where every line
  * the engine writes is checked field by field before anything acts on it.
  */
-import { Side } from "../market/types.js";
+import { EventKind, type MarketTape, Side } from "../market/types.js";
+import type { ExchangeReport } from "./orders.js";
 
 /** The protocol version this harness speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -28,6 +29,7 @@ export function quoteLine(line: string): string {
   return clean.length <= QUOTE_LIMIT ? clean : `${clean.slice(0, QUOTE_LIMIT)}…`;
 }
 
+/** The order types the engine may send. */
 export type OrderType = "limit" | "ioc" | "market";
 
 /** What the engine may write. */
@@ -168,4 +170,85 @@ export function timeText(baseSeconds: number, t: number): string {
   const ns = Math.round(t - seconds * 1e9);
   const whole = baseSeconds + seconds;
   return whole === 0 ? String(ns) : `${whole}${String(ns).padStart(9, "0")}`;
+}
+
+/** Decimal text without an exponent, at most `decimals` places, trailing zeros trimmed. */
+export function decimalText(value: number, decimals: number): string {
+  const fixed = value.toFixed(Math.min(decimals, 20));
+  if (!fixed.includes(".")) return fixed;
+  let end = fixed.length;
+  while (fixed.charCodeAt(end - 1) === 48) end--;
+  if (fixed.charCodeAt(end - 1) === 46) end--;
+  return fixed.slice(0, end);
+}
+
+/** The `hello` line that opens a replay: the instruments with their tick and lot, the risk limits and the trading mode. */
+export function helloLine(
+  tape: MarketTape,
+  limits: { readonly maxPosition: number; readonly maxDailyLoss: number },
+  tradingMode: string,
+): string {
+  const hello = {
+    type: "hello",
+    protocol: PROTOCOL_VERSION,
+    symbols: tape.symbols.map((s) => ({ symbol: s.symbol, tick: stepText(s.priceDecimals), lot: stepText(s.qtyDecimals) })),
+    max_position: decimalText(limits.maxPosition, 8),
+    max_daily_loss: decimalText(limits.maxDailyLoss, 8),
+    trading_mode: tradingMode,
+  };
+  return `${JSON.stringify(hello)}\n`;
+}
+
+/** The `end` line that closes a replay as message `seq`. */
+export function endLine(seq: number): string {
+  return `{"type":"end","seq":${seq}}\n`;
+}
+
+/** Writes the lines of a replay's market data and exchange reports, times and decimals as the tape has them. */
+export class MessageWriter {
+  private readonly baseSeconds: number;
+
+  constructor(private readonly tape: MarketTape) {
+    this.baseSeconds = Number(tape.baseNs / 1_000_000_000n);
+  }
+
+  /** Tape event `i` (a trade or a quote) as message `seq`. */
+  marketLine(i: number, seq: number): string {
+    const tape = this.tape;
+    const s = tape.symbol[i] as number;
+    const ts = timeText(this.baseSeconds, tape.t[i] as number);
+    if (tape.kind[i] === EventKind.Trade)
+      return `{"type":"trade","seq":${seq},"ts":"${ts}","symbol":"${this.symbolName(s)}","price":"${this.priceText(s, tape.price[i] as number)}","qty":"${this.qtyText(s, tape.qty[i] as number)}","side":"${tape.side[i] === Side.Buy ? "buy" : "sell"}"}\n`;
+    return `{"type":"quote","seq":${seq},"ts":"${ts}","symbol":"${this.symbolName(s)}","bid":"${this.priceText(s, tape.price[i] as number)}","bid_qty":"${this.qtyText(s, tape.qty[i] as number)}","ask":"${this.priceText(s, tape.price2[i] as number)}","ask_qty":"${this.qtyText(s, tape.qty2[i] as number)}"}\n`;
+  }
+
+  /** Exchange report `report`, reaching the engine at simulated time `deliverAt`, as message `seq`. */
+  reportLine(report: ExchangeReport, deliverAt: number, seq: number): string {
+    const head = `{"type":"${report.type}","seq":${seq},"ts":"${timeText(this.baseSeconds, deliverAt)}","client_id":"${report.clientId}"`;
+    switch (report.type) {
+      case "ack":
+        return `${head}}\n`;
+      case "fill": {
+        const pd = this.tape.symbols[report.symbol]?.priceDecimals ?? 8;
+        const qd = this.tape.symbols[report.symbol]?.qtyDecimals ?? 8;
+        return `${head},"price":"${decimalText(report.price, pd)}","qty":"${decimalText(report.qty, qd)}","fee":"${decimalText(report.fee, Math.min(pd + qd, 16))}","liquidity":"${report.liquidity}","leaves":"${decimalText(report.leaves, qd)}"}\n`;
+      }
+      case "cancelled":
+      case "reject":
+      case "cancel_reject":
+        return `${head},"reason":${JSON.stringify(report.reason)}}\n`;
+    }
+  }
+
+  private symbolName(i: number): string {
+    return this.tape.symbols[i]?.symbol ?? "?";
+  }
+
+  private priceText(i: number, value: number): string {
+    return decimalText(value, this.tape.symbols[i]?.priceDecimals ?? 8);
+  }
+
+  private qtyText(i: number, value: number): string {
+    return decimalText(value, this.tape.symbols[i]?.qtyDecimals ?? 8);
+  }
 }

@@ -3,19 +3,22 @@
  * risk monitor, the gates of the staging stage ("paper trading profitable",
  * "zero errors", latency, memory), as JSON and Markdown.
  */
-import { EventKind, type MarketTape } from "../market/types.js";
-import type { PaperRun } from "./harness.js";
+import { EventKind, type MarketTape, type MarketType, marketName, type Venue } from "../market/types.js";
 import { percentiles } from "./metrics.js";
-import type { PaperPolicy } from "./paper-policy.js";
+import type { PaperPolicy } from "./policy.js";
+import type { PaperRun } from "./run-summary.js";
 
+/** The outcome of one gate; `not-assessed` when its check is switched off or has nothing to judge. */
 export type GateStatus = "passed" | "warned" | "failed" | "not-assessed";
 
+/** One gate of the staging stage and why it came out so. */
 export interface PaperGate {
   readonly id: "profit" | "errors" | "latency" | "memory" | "risk";
   readonly status: GateStatus;
   readonly detail: string;
 }
 
+/** Median, 99th percentile and maximum of a latency, in ns. */
 export interface LatencySummary {
   readonly p50: number;
   readonly p99: number;
@@ -30,6 +33,8 @@ export interface PaperReport {
   readonly engine: { readonly command: readonly string[]; readonly name: string | undefined; readonly fatal: string | undefined };
   readonly data: {
     readonly sources: readonly string[];
+    /** Each instrument replayed: its symbol, venue and market (`spot`, `usdm`, `coinm`). */
+    readonly instruments: readonly { readonly symbol: string; readonly venue: Venue; readonly market: MarketType }[];
     readonly events: number;
     readonly trades: number;
     readonly quotes: number;
@@ -39,6 +44,11 @@ export interface PaperReport {
     readonly to: string | undefined;
     readonly simulatedSeconds: number;
     readonly faults: MarketTape["faults"];
+    /**
+     * Messages read and deliberately left out, with why: aggTrades beside the trades, mark prices,
+     * partial books, futures trade records that are no execution.
+     */
+    readonly ignored: MarketTape["ignored"];
     /** Per source file, whether it was read from the parse cache (set by the job). */
     readonly fromCache?: readonly boolean[];
   };
@@ -86,7 +96,8 @@ function summarize(values: readonly number[]): LatencySummary | null {
   return p === undefined ? null : { p50: p[0] as number, p99: p[1] as number, max: p[2] as number };
 }
 
-function isoTime(tape: MarketTape, t: number): string {
+/** The UTC time of tape time `t` (ns after the tape's base), to the millisecond. */
+export function isoTime(tape: MarketTape, t: number): string {
   const ms = Number(tape.baseNs / 1_000_000n) + t / 1e6;
   return new Date(ms).toISOString();
 }
@@ -193,6 +204,7 @@ export function buildPaperReport(input: {
     engine: { command: input.engineCommand, name: run.engineName, fatal: run.fatal },
     data: {
       sources: input.sources,
+      instruments: tape.symbols.map((s) => ({ symbol: s.symbol, venue: s.venue, market: s.market })),
       events: tape.length,
       trades: counts.trades,
       quotes: counts.quotes,
@@ -202,6 +214,7 @@ export function buildPaperReport(input: {
       to: last === undefined ? undefined : isoTime(tape, last),
       simulatedSeconds: first === undefined || last === undefined ? 0 : (last - first) / 1e9,
       faults: tape.faults,
+      ignored: tape.ignored,
     },
     settings: {
       orderLatencyMs: policy.orderLatencyMs,
@@ -259,6 +272,7 @@ export function paperReportMarkdown(report: PaperReport): string {
     ...report.gates.map((g) => `| ${g.id} | ${ICON[g.status]} ${g.status} | ${g.detail.replaceAll("|", "\\|")} |`),
     "",
     `Data: ${report.data.events} events (${report.data.trades} trades, ${report.data.quotes} quotes, ${report.data.depthUpdates} depth updates) from ${report.data.from ?? "–"} to ${report.data.to ?? "–"}, ${report.data.simulatedSeconds.toFixed(0)} s simulated in ${report.throughput.wallSeconds.toFixed(2)} s.`,
+    `Instruments: ${report.data.instruments.map((i) => `${i.symbol} (${marketName(i.venue, i.market)})`).join(", ") || "–"}.`,
     "",
     "| P&L | quote currency |",
     "|---|---|",
@@ -286,6 +300,10 @@ export function paperReportMarkdown(report: PaperReport): string {
   if (report.data.faults.length > 0) {
     lines.push("", "Data faults:", "");
     for (const f of report.data.faults) lines.push(`- ${f.count} ${f.kind} (first at line ${f.firstLine}: ${f.first})`);
+  }
+  if (report.data.ignored.length > 0) {
+    lines.push("", "Messages left out on purpose:", "");
+    for (const i of report.data.ignored) lines.push(`- ${i.count} ${i.kind} (first at line ${i.firstLine}): ${i.reason}`);
   }
   return `${lines.join("\n")}\n`;
 }

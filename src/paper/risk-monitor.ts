@@ -11,8 +11,10 @@
  * equity over the whole run (one replay is one trading day).
  */
 import { Side } from "../market/types.js";
-import { type Exchange, type FillReport, type OrderRequest, roundQty } from "./exchange.js";
+import type { Exchange } from "./exchange.js";
+import { type FillReport, type OrderRequest, roundQty } from "./orders.js";
 
+/** The environment profile's risk limits. */
 export interface RiskLimits {
   /** Largest absolute position per symbol, in the base asset. */
   readonly maxPosition: number;
@@ -47,6 +49,7 @@ function show(x: number): string {
   return String(Number(x.toPrecision(12)));
 }
 
+/** Positions, P&L and limit checks of one run, fed with the exchange's fills and marks. */
 export class RiskMonitor {
   private readonly pos: Float64Array;
   private readonly avgCost: Float64Array;

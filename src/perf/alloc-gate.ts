@@ -6,12 +6,16 @@
  * and shutdown allocate the same in both runs, so the difference divided by
  * the extra iterations is what one iteration allocates; a hot path that reuses
  * its buffers scores 0.
+ *
+ * The counter is compiled, and each run made, by commands of the step's
+ * runner (`exec`): the step's abort signal and time limit apply, and the
+ * output goes to its log. A run is supervised (supervised-command.ts), which
+ * preloads the counter, enforces the gate's own time limit and prints the report.
  */
-import { mkdir, mkdtemp, readFile, rename, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { execa } from "execa";
+import { commandRunner, GateRunError, outputTail, type RunCommand, stoppedByRunner } from "./run-command.js";
+import { readSupervisedRun, supervisedCommand } from "./supervised-command.js";
 
 /** File name of the compiled allocation counter. */
 export const ALLOC_COUNTER_LIBRARY = "libshriven_alloc.so";
@@ -19,55 +23,75 @@ export const ALLOC_COUNTER_LIBRARY = "libshriven_alloc.so";
 /** Placeholder in a gate's command template that receives the iteration count. */
 export const ITERATIONS_PLACEHOLDER = "{iterations}";
 
-/**
- * Compiles the allocation counter into `<outDir>/libshriven_alloc.so` with
- * `cc -shared -fPIC -O2 … -ldl -pthread` and returns its absolute path. An
- * existing library newer than the C source is reused. The compiler writes to a
- * temporary name that is then renamed, so concurrent builds never expose a
- * half-written library.
- *
- * @throws Error when the C source is missing or `cc` fails (with its output).
- */
-export async function buildAllocCounter(outDir: string): Promise<string> {
-  const source = fileURLToPath(new URL("./native/alloc-counter.c", import.meta.url));
-  const sourceTime = await modifiedAt(source);
-  if (sourceTime === undefined)
-    throw new Error(`allocation counter source not found at ${source}: is src/perf/native shipped alongside this module?`);
-  const library = resolve(outDir, ALLOC_COUNTER_LIBRARY);
-  const libraryTime = await modifiedAt(library);
-  if (libraryTime !== undefined && libraryTime > sourceTime) return library;
+/** The variable that hands the counter's C source to the compile command (no file of this package need be visible to the runner). */
+const SOURCE_VARIABLE = "SHRIVEN_ALLOC_COUNTER_SOURCE";
 
-  await mkdir(dirname(library), { recursive: true });
-  const partial = `${library}.${process.pid}.tmp`;
-  const args = ["-shared", "-fPIC", "-O2", "-o", partial, "alloc-counter.c", "-ldl", "-pthread"];
-  const result = await execa("cc", args, { cwd: dirname(source), reject: false, all: true, stdin: "ignore" });
-  if (result.failed) {
-    await rm(partial, { force: true });
-    throw new Error(
-      `cannot compile the allocation counter (cc ${args.join(" ")}; is a C compiler installed as cc?):\n${result.all ?? result.shortMessage}`,
-    );
-  }
-  await rename(partial, library);
-  return library;
+/** How the counter is compiled, for messages. */
+const COMPILE = `cc -shared -fPIC -O2 -o ${ALLOC_COUNTER_LIBRARY} alloc-counter.c -ldl -pthread`;
+
+/**
+ * Compiles in the folder `$1` unless the library there was built from the same source (kept beside it as
+ * alloc-counter.c), then prints the library's absolute path. Written under temporary names and renamed, so
+ * concurrent builds never expose a half-written library.
+ */
+const BUILD_SCRIPT = `
+mkdir -p "$1" && cd "$1" || exit 1
+if [ -f ${ALLOC_COUNTER_LIBRARY} ] && printf '%s' "$${SOURCE_VARIABLE}" | cmp -s - alloc-counter.c; then
+  echo "shriven-alloc-counter: $PWD/${ALLOC_COUNTER_LIBRARY}"
+  exit 0
+fi
+partial=alloc-counter.$$
+printf '%s' "$${SOURCE_VARIABLE}" > "$partial.c" && cc -shared -fPIC -O2 -o "$partial.so" "$partial.c" -ldl -pthread ||
+  { status=$?; rm -f "$partial.c" "$partial.so"; exit "$status"; }
+mv -f "$partial.so" ${ALLOC_COUNTER_LIBRARY} && mv -f "$partial.c" alloc-counter.c &&
+  echo "shriven-alloc-counter: $PWD/${ALLOC_COUNTER_LIBRARY}"
+`;
+
+/** Options of {@link buildAllocCounter}. */
+export interface BuildAllocCounterOptions {
+  /** Runs the compile command; a step passes `context.exec`. Default: on the host, in the current directory. */
+  readonly exec?: RunCommand;
 }
 
-async function modifiedAt(path: string): Promise<number | undefined> {
+/**
+ * Compiles the allocation counter into `<outDir>/libshriven_alloc.so` with
+ * `cc -shared -fPIC -O2 … -ldl -pthread`, as a command of `exec` (`outDir`
+ * relative to the command's working directory), and returns the library's
+ * absolute path as the commands see it. A library built from the same
+ * source is reused.
+ *
+ * @throws GateRunError when the C source is missing or `cc` fails (with its output).
+ */
+export async function buildAllocCounter(outDir: string, options: BuildAllocCounterOptions = {}): Promise<string> {
+  const sourcePath = fileURLToPath(new URL("./native/alloc-counter.c", import.meta.url));
+  let source: string;
   try {
-    return (await stat(path)).mtimeMs;
+    source = await readFile(sourcePath, "utf8");
   } catch {
-    return undefined;
+    throw new GateRunError(`allocation counter source not found at ${sourcePath}: is src/perf/native shipped alongside this module?`);
   }
+  const result = await commandRunner(options.exec)({
+    argv: ["sh", "-c", BUILD_SCRIPT, "sh", outDir],
+    env: { [SOURCE_VARIABLE]: source },
+  });
+  const stopped = stoppedByRunner(result, "cc");
+  if (stopped !== undefined) throw stopped;
+  const library = /^shriven-alloc-counter: (.+)$/m.exec(result.stdout)?.[1];
+  if (result.exitCode !== 0 || library === undefined) {
+    throw new GateRunError(`cannot compile the allocation counter (${COMPILE}; is a C compiler installed as cc?):\n${result.output}`);
+  }
+  return library;
 }
 
 /** Options of {@link countAllocations}. */
 export interface CountAllocationsOptions {
   /** Path of the counter built by {@link buildAllocCounter}. */
   readonly library: string;
-  /** Working directory of the command. */
-  readonly cwd?: string;
-  /** Extra environment variables (added to the current environment). */
-  readonly env?: Record<string, string>;
-  /** The command is killed when it runs longer, which is an error. */
+  /** Runs the command; a step passes `context.exec`. Default: on the host, in the current directory. */
+  readonly exec?: RunCommand;
+  /** The command's own variables, on top of the toolchain's (the runner's workspace environment). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The command is stopped when it runs longer, which is an error. */
   readonly timeoutMs: number;
 }
 
@@ -85,13 +109,16 @@ interface CountedRun extends AllocationCount {
   readonly stderr: string;
 }
 
+/** How often a counted run is looked at (for its time limit). */
+const COUNTED_RUN_INTERVAL_MS = 50;
+
 /**
- * Runs `argv` (no shell) with the allocation counter preloaded and returns
+ * Runs `argv` (no shell of its own, through `exec`) with the allocation counter preloaded and returns
  * how often and how much the process allocated through malloc, calloc and
  * realloc. Processes it execs also load the counter and may replace the
  * report, so run the program directly rather than through a wrapper.
  *
- * @throws Error when the command cannot be started, times out, dies from a
+ * @throws GateRunError when the library is missing, the command cannot be started, times out, dies from a
  *   signal, or writes no report (e.g. a static binary, which ignores LD_PRELOAD).
  */
 export async function countAllocations(argv: string[], options: CountAllocationsOptions): Promise<AllocationCount> {
@@ -100,52 +127,33 @@ export async function countAllocations(argv: string[], options: CountAllocations
 }
 
 async function runCounted(argv: string[], options: CountAllocationsOptions): Promise<CountedRun> {
-  const [file, ...args] = argv;
+  const [file] = argv;
   if (file === undefined || file === "") throw new Error("countAllocations: argv must name a command (argv[0])");
-  const library = resolve(options.library);
-  if ((await modifiedAt(library)) === undefined)
-    throw new Error(`allocation counter library not found at ${library}: build it with buildAllocCounter()`);
-  const reportDir = await mkdtemp(join(tmpdir(), "shriven-alloc-"));
-  try {
-    const report = join(reportDir, "report");
-    const result = await execa(file, args, {
-      cwd: options.cwd,
-      env: { ...options.env, LD_PRELOAD: library, SHRIVEN_ALLOC_OUT: report },
-      stdin: "ignore",
-      reject: false,
-      timeout: options.timeoutMs,
-      forceKillAfterDelay: 2_000,
-    });
-    const stderr = typeof result.stderr === "string" ? result.stderr : "";
-    if (result.timedOut) throw new Error(`${file} timed out after ${options.timeoutMs} ms under the allocation counter`);
-    if (result.exitCode === undefined) {
-      const why = result.signal === undefined ? `could not be started: ${result.shortMessage}` : `was killed by ${result.signal}`;
-      throw new Error(`${file} ${why}${tail(stderr)}`);
-    }
-    return { ...(await readReport(report, file)), exitCode: result.exitCode, stderr };
-  } finally {
-    await rm(reportDir, { recursive: true, force: true });
-  }
+  const command = supervisedCommand(argv, {
+    intervalMs: COUNTED_RUN_INTERVAL_MS,
+    timeoutMs: options.timeoutMs,
+    preload: options.library,
+    ...(options.env === undefined ? {} : { env: options.env }),
+  });
+  const run = readSupervisedRun(await commandRunner(options.exec)(command), file);
+  if (run.notStarted === "library")
+    throw new GateRunError(`allocation counter library not found at ${options.library}: build it with buildAllocCounter()`);
+  if (run.notStarted === "program") throw new GateRunError(`${file} could not be started: not found or not executable`);
+  if (run.timedOut) throw new GateRunError(`${file} timed out after ${options.timeoutMs} ms under the allocation counter`);
+  if (run.exitCode === null) throw new GateRunError(`${file} was killed by ${run.signal}${outputTail(run.output)}`);
+  return { ...readReport(run.allocationReport, file), exitCode: run.exitCode, stderr: run.output };
 }
 
-async function readReport(report: string, file: string): Promise<{ allocations: number; bytes: number }> {
-  let text: string;
-  try {
-    text = await readFile(report, "utf8");
-  } catch {
-    throw new Error(
+function readReport(text: string | undefined, file: string): { allocations: number; bytes: number } {
+  if (text === undefined) {
+    throw new GateRunError(
       `${file} wrote no allocation report: it must be dynamically linked against libc (LD_PRELOAD is ignored by static binaries) and exit normally (not via _exit or a signal)`,
     );
   }
   const match = /^allocations=(\d+) bytes=(\d+)$/m.exec(text);
   if (match?.[1] === undefined || match[2] === undefined)
-    throw new Error(`malformed allocation report from ${file}: ${JSON.stringify(text)}`);
+    throw new GateRunError(`malformed allocation report from ${file}: ${JSON.stringify(text)}`);
   return { allocations: Number(match[1]), bytes: Number(match[2]) };
-}
-
-function tail(stderr: string): string {
-  const lines = stderr.trimEnd().split("\n").slice(-10).join("\n");
-  return lines === "" ? "" : `; stderr:\n${lines}`;
 }
 
 /** Allocations of a run at a given iteration count. */
@@ -211,9 +219,11 @@ export interface AllocationGateOptions {
   readonly iterations: number;
   /** Path of the counter built by {@link buildAllocCounter}. */
   readonly library: string;
-  /** Working directory of the command. */
-  readonly cwd?: string;
-  /** Time limit of each run. */
+  /** Runs each run's command; a step passes `context.exec`. Default: on the host, in the current directory. */
+  readonly exec?: RunCommand;
+  /** The command's own variables (the environment profile's), on top of the toolchain's. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Time limit of each run (the gate's own: a run past it is an error). */
   readonly timeoutMs: number;
   /** Allowed allocations per iteration; default 0.01. */
   readonly tolerancePerIteration?: number;
@@ -265,7 +275,12 @@ function validateTemplate(template: readonly string[]): void {
 
 async function gateRun(template: readonly string[], iterations: number, options: AllocationGateOptions): Promise<AllocationRun> {
   const argv = template.map((arg) => arg.replace(ITERATIONS_PLACEHOLDER, String(iterations)));
-  const { stderr, ...count } = await runCounted(argv, { library: options.library, cwd: options.cwd, timeoutMs: options.timeoutMs });
-  if (count.exitCode !== 0) throw new Error(`${argv.join(" ")} exited with code ${count.exitCode}${tail(stderr)}`);
+  const { stderr, ...count } = await runCounted(argv, {
+    library: options.library,
+    timeoutMs: options.timeoutMs,
+    ...(options.exec === undefined ? {} : { exec: options.exec }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+  });
+  if (count.exitCode !== 0) throw new GateRunError(`${argv.join(" ")} exited with code ${count.exitCode}${outputTail(stderr)}`);
   return { iterations, ...count };
 }

@@ -5,17 +5,29 @@
 import { appendFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { describeIssues } from "../config/zod-issues.js";
 import { ConfigError } from "../core/errors.js";
+import { describeIssues } from "../core/zod-issues.js";
 
-const measurementSchema = z.strictObject({
-  /** One sample per benchmark run: the run's mean, ns. */
-  samples: z
-    .array(z.number().positive({ error: "expected times above 0" }), { error: "expected an array of numbers" })
-    .min(2, { error: "expected at least 2 samples" }),
-  /** Median p99 over the runs, ns (when the benchmark reports one). */
-  p99: z.number().positive().optional(),
-});
+const measurementSchema = z
+  .strictObject({
+    /** Time per iteration, ns: one sample per run (Bencher JSON: the run's mean), or criterion's samples of every run. */
+    samples: z
+      .array(z.number().positive({ error: "expected times above 0" }), { error: "expected an array of numbers" })
+      .min(2, { error: "expected at least 2 samples" }),
+    /** How many of `samples` each run gave, in order (criterion results); absent, one sample per run. */
+    runs: z
+      .array(z.int({ error: "expected whole numbers" }).positive({ error: "expected counts above 0" }), {
+        error: "expected an array of sample counts",
+      })
+      .min(1, { error: "expected at least one run" })
+      .optional(),
+    /** Median p99 over the runs, ns (when the benchmark reports one). */
+    p99: z.number().positive().optional(),
+  })
+  .refine((m) => m.runs === undefined || m.runs.reduce((a, b) => a + b, 0) === m.samples.length, {
+    error: "expected sample counts adding up to the number of samples",
+    path: ["runs"],
+  });
 
 /** Schema of a baseline file. */
 export const baselineSchema = z.strictObject({

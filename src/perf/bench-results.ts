@@ -9,9 +9,9 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { readTextFile } from "../config/read-text-file.js";
-import { closedObject, describeIssues } from "../config/zod-issues.js";
 import { ConfigError } from "../core/errors.js";
+import { readTextFile } from "../core/read-text-file.js";
+import { closedObject, describeIssues } from "../core/zod-issues.js";
 
 /** One benchmark's result, times in nanoseconds per iteration. */
 export interface Measurement {
@@ -30,8 +30,14 @@ export interface Measurement {
   extra?: Record<string, number>;
 }
 
-/** The three files criterion writes per benchmark and baseline. */
-const CRITERION_FILES = ["benchmark.json", "estimates.json", "sample.json"] as const;
+/** The three files criterion writes per benchmark and baseline that the gate reads. */
+export const CRITERION_FILES = ["benchmark.json", "estimates.json", "sample.json"] as const;
+
+/** One of {@link CRITERION_FILES}. */
+export type CriterionFile = (typeof CRITERION_FILES)[number];
+
+/** A criterion file's text and the path its errors name; throws a {@link ConfigError} naming the path when it cannot be had. */
+export type CriterionFileReader = (file: CriterionFile) => { path: string; text: string };
 
 /** Folders under `target/criterion` that never hold a benchmark's results. */
 const SKIPPED_DIRS = new Set(["report"]);
@@ -40,7 +46,7 @@ const numberArray = z.array(z.number({ error: "expected a finite number" }), { e
 
 /** `sample.json` (criterion's `SavedSample`): total time (ns) of each sample and its iteration count. */
 const sampleSchema = z.object({
-  sampling_mode: z.enum(["Linear", "Flat"]).optional(),
+  sampling_mode: z.enum(["Linear", "Flat"], { error: 'expected "Linear" or "Flat" (criterion\'s ActualSamplingMode)' }).optional(),
   iters: numberArray,
   times: numberArray,
 });
@@ -72,7 +78,14 @@ const benchmarkSchema = z.object({
   group_id: z.string(),
   function_id: z.string().nullable(),
   value_str: z.string().nullable(),
-  throughput: z.record(z.string(), z.number()).nullish(),
+  throughput: z
+    .record(
+      z.string(),
+      z.int({ error: "expected a whole number (bytes, elements or bits per iteration)" }).min(0, { error: "expected a number >= 0" }),
+      { error: 'expected an object such as {"Bytes": 1024}' },
+    )
+    .refine((units) => Object.keys(units).length === 1, { error: 'expected exactly one unit, such as {"Bytes": 1024}' })
+    .nullish(),
   full_id: z.string().min(1, { error: "expected a non-empty string" }),
   directory_name: z.string(),
   title: z.string(),
@@ -131,11 +144,26 @@ function findResultDirs(dir: string, which: string): string[] {
 }
 
 function readResultDir(dir: string): Measurement {
-  const benchmark = parseJsonFile(join(dir, "benchmark.json"), benchmarkSchema);
-  const estimates = parseJsonFile(join(dir, "estimates.json"), estimatesSchema);
-  const samplePath = join(dir, "sample.json");
-  const sample = parseJsonFile(samplePath, sampleSchema);
-  const samples = perIterationTimes(samplePath, sample.iters, sample.times);
+  return parseCriterionResult((file) => {
+    const path = join(dir, file);
+    return { path, text: readTextFile(path) };
+  });
+}
+
+/**
+ * Validates one benchmark's criterion files (`benchmark.json`, then
+ * `estimates.json`, then `sample.json`, as `read` hands them over) and turns
+ * them into a measurement: criterion's `full_id`, the per-iteration time of
+ * each sample (`times[i] / iters[i]`, criterion's own `avg_times` in
+ * `analysis/mod.rs`), and the mean's estimate and interval.
+ * @throws ConfigError naming the file and the key of every problem.
+ */
+export function parseCriterionResult(read: CriterionFileReader): Measurement {
+  const benchmark = parseCriterionFile(read("benchmark.json"), benchmarkSchema);
+  const estimates = parseCriterionFile(read("estimates.json"), estimatesSchema);
+  const sampleFile = read("sample.json");
+  const sample = parseCriterionFile(sampleFile, sampleSchema);
+  const samples = perIterationTimes(sampleFile.path, sample.iters, sample.times);
   const { mean } = estimates;
   return {
     id: benchmark.full_id,
@@ -185,8 +213,8 @@ function duplicateIds(ids: readonly string[]): string[] {
   return [...duplicates];
 }
 
-function parseJsonFile<Schema extends z.ZodType>(file: string, schema: Schema): z.output<Schema> {
-  return validate(parseJson(readTextFile(file), file), schema, file);
+function parseCriterionFile<Schema extends z.ZodType>(file: { path: string; text: string }, schema: Schema): z.output<Schema> {
+  return validate(parseJson(file.text, file.path), schema, file.path);
 }
 
 /** `JSON.parse`, with a hint for the non-JSON numbers some writers emit. */

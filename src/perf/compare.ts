@@ -22,6 +22,8 @@ export interface PerfComparison {
   readonly latencyBreaches: readonly string[];
   /** Benchmarks new since the baseline, or gone from it. */
   readonly unmatched: readonly string[];
+  /** Latency limits of benchmarks measured without a p99 (criterion records sample means, not per-call latencies). */
+  readonly uncheckedLimits: readonly string[];
 }
 
 /** Compares `current` with `baseline` at `thresholdPercent`; `gate` says which measure decides. */
@@ -44,7 +46,11 @@ export function comparePerf(
       unmatched.push(`${id}: new, no baseline`);
       continue;
     }
-    const change = bootstrapChange(before.samples, now.samples, { statistic: options.statistic ?? "min" });
+    const change = bootstrapChange(before.samples, now.samples, {
+      statistic: options.statistic ?? "min",
+      ...(before.runs === undefined ? {} : { baselineRuns: before.runs }),
+      ...(now.runs === undefined ? {} : { currentRuns: now.runs }),
+    });
     measures.push({ id, change, verdict: decideChange(change, options.thresholdPercent), gates: options.gate === "wall-time" });
   }
   for (const id of Object.keys(baseline.benchmarks))
@@ -62,7 +68,12 @@ export function comparePerf(
     const p99 = current.benchmarks[id]?.p99;
     return p99 !== undefined && p99 > limit ? [`${id} p99 ${Math.round(p99)} ns > ${limit} ns`] : [];
   });
-  return { measures, latencyBreaches, unmatched };
+  const uncheckedLimits = Object.entries(options.latencyLimitsNs).flatMap(([id, limit]) =>
+    current.benchmarks[id] !== undefined && current.benchmarks[id].p99 === undefined
+      ? [`${id}: p99 limit ${limit} ns not checked (measured without a p99; criterion records means of batches of iterations)`]
+      : [],
+  );
+  return { measures, latencyBreaches, unmatched, uncheckedLimits };
 }
 
 /** `order_handling: 40.1 → 44.3 ns, +10.5% [+8.2%, +12.9%], regressed (gates)` */

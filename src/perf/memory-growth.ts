@@ -8,7 +8,6 @@
  * window does not move the verdict.
  */
 import { readFile } from "node:fs/promises";
-import { execa } from "execa";
 
 /** One RSS reading. */
 export interface RssSample {
@@ -242,64 +241,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
   });
-}
-
-/** Options of {@link measureCommandMemory}. */
-export interface MeasureCommandOptions {
-  /** Pause between two RSS readings, in ms. */
-  readonly intervalMs: number;
-  /** The command is killed (SIGTERM, then SIGKILL after 2 s) when it runs longer. */
-  readonly timeoutMs: number;
-  /** Working directory of the command. */
-  readonly cwd?: string;
-}
-
-/** Outcome of {@link measureCommandMemory}. */
-export interface CommandMemory {
-  /** Exit code, or null when the command was killed by a signal (e.g. on timeout). */
-  readonly exitCode: number | null;
-  /** RSS samples taken while it ran. */
-  readonly samples: RssSample[];
-}
-
-/**
- * Runs `argv` (no shell; output discarded) and samples its RSS every
- * `intervalMs` until it exits. Feed the samples to {@link analyzeMemoryGrowth}.
- * Only the process itself is sampled, not its children.
- *
- * @throws Error when the command cannot be started, or for invalid options.
- */
-export async function measureCommandMemory(argv: string[], options: MeasureCommandOptions): Promise<CommandMemory> {
-  const [file, ...args] = argv;
-  if (file === undefined || file === "") throw new Error("measureCommandMemory: argv must name a command (argv[0])");
-  validateInterval(options.intervalMs);
-  if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
-    throw new Error(`timeoutMs must be a positive number of milliseconds, got ${options.timeoutMs}`);
-  }
-  const child = execa(file, args, {
-    cwd: options.cwd,
-    stdin: "ignore",
-    stdout: "ignore",
-    stderr: "ignore",
-    reject: false,
-    timeout: options.timeoutMs,
-    forceKillAfterDelay: 2_000,
-  });
-  const stop = new AbortController();
-  // Settled into a value at once, so a sampling error cannot go unhandled while the command runs.
-  const sampling: Promise<{ samples: RssSample[] } | { error: unknown }> =
-    child.pid === undefined
-      ? Promise.resolve({ samples: [] })
-      : sampleRss(child.pid, { intervalMs: options.intervalMs, signal: stop.signal }).then(
-          (samples) => ({ samples }),
-          (error: unknown) => ({ error }),
-        );
-  const result = await child;
-  stop.abort();
-  const sampled = await sampling;
-  if ("error" in sampled) throw sampled.error;
-  if (result.failed && result.exitCode === undefined && result.signal === undefined && !result.timedOut) {
-    throw new Error(`cannot start ${file}: ${result.shortMessage} (check that it exists and is executable)`);
-  }
-  return { exitCode: result.exitCode ?? null, samples: sampled.samples };
 }

@@ -12,10 +12,11 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { PipelineError } from "../core/errors.js";
 
 /** A checksum list is malformed; the message names the list, the line and the problem. */
-export class ChecksumError extends Error {
-  override readonly name = "ChecksumError";
+export class ChecksumError extends PipelineError {
+  override readonly name: string = "ChecksumError";
 }
 
 /** One file of a checksum list. */

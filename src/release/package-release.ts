@@ -16,10 +16,11 @@
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { writeAtomic } from "../report/write-report.js";
+import { formatPublicKey, keyIdHex, type SigningKey, signFile } from "../adapters/minisign.js";
+import { writeFileAtomically } from "../core/atomic-file.js";
 import { formatSha256Sums } from "./checksums.js";
-import { formatPublicKey, keyIdHex, type SigningKey, signFile } from "./minisign.js";
-import { buildProvenance, signEnvelope } from "./provenance.js";
+import { buildProvenance, type DebianPackage } from "./provenance/build.js";
+import { signEnvelope } from "./provenance/dsse.js";
 import type { ReleaseBuild } from "./release-build.js";
 
 /** Where provenance says the build came from. */
@@ -30,6 +31,8 @@ export interface ReleaseOrigin {
   readonly ref: string;
   /** The toolchain image and its digest. */
   readonly toolchainImage: { readonly ref: string; readonly sha256: string };
+  /** Debian packages the pipeline added to the toolchain image, at their installed versions (builds in a container). */
+  readonly toolchainPackages?: readonly DebianPackage[];
   /** Who built it: the CI workflow run or the local CLI. */
   readonly builderId: string;
   /** This run's id (the CI run URL or a random id). */
@@ -73,7 +76,7 @@ export function packageRelease(input: {
     const bytes = readFileSync(target);
     if (sha256(bytes) !== artifact.sha256) throw new Error(`${artifact.name} changed after it was built: its SHA-256 differs`);
     const trustedComment = `timestamp:${Math.floor(now().getTime() / 1000)}\tfile:${artifact.name}\tversion:${build.version}\tcommit:${build.commit}`;
-    writeAtomic(
+    writeFileAtomically(
       `${target}.minisig`,
       signFile(bytes, key, { trustedComment, untrustedComment: `signature from shriven-pipeline key ${keyIdHex(key.keyId)}` }),
     );
@@ -81,8 +84,8 @@ export function packageRelease(input: {
   }
   const sums = formatSha256Sums(build.artifacts.map((a) => ({ name: a.name, sha256: a.sha256 })));
   const sumsPath = join(dir, "SHA256SUMS");
-  writeAtomic(sumsPath, sums);
-  writeAtomic(
+  writeFileAtomically(sumsPath, sums);
+  writeFileAtomically(
     `${sumsPath}.minisig`,
     signFile(Buffer.from(sums), key, {
       trustedComment: `timestamp:${Math.floor(now().getTime() / 1000)}\tfile:SHA256SUMS\tversion:${build.version}\tcommit:${build.commit}`,
@@ -96,6 +99,7 @@ export function packageRelease(input: {
     ref: origin.ref,
     commit: build.commit,
     toolchainImage: origin.toolchainImage,
+    ...(origin.toolchainPackages === undefined ? {} : { toolchainPackages: origin.toolchainPackages }),
     builderId: origin.builderId,
     invocationId: origin.invocationId,
     startedOn: origin.startedOn,
@@ -105,12 +109,12 @@ export function packageRelease(input: {
   });
   const envelope = signEnvelope(statement, { keyId: keyIdHex(key.keyId), sign: (data) => key.sign(data) });
   const provenancePath = join(dir, "provenance.intoto.jsonl");
-  writeAtomic(provenancePath, `${JSON.stringify(envelope)}\n`);
+  writeFileAtomically(provenancePath, `${JSON.stringify(envelope)}\n`);
   const publicKey = formatPublicKey(key);
   const publicKeyPath = join(dir, "minisign.pub");
-  writeAtomic(publicKeyPath, publicKey);
+  writeFileAtomically(publicKeyPath, publicKey);
   const buildJson = join(dir, "build.json");
-  writeAtomic(
+  writeFileAtomically(
     buildJson,
     `${JSON.stringify({ version: build.version, commit: build.commit, builtAt: now().toISOString(), triple: build.triple, keyId: keyIdHex(key.keyId) }, null, 2)}\n`,
   );

@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { posix } from "node:path";
 import { z } from "zod";
 import type { CacheMount, Command, ExecResult } from "../core/command.js";
+import { PipelineError } from "../core/errors.js";
 
 /** Target directory of release builds: LTO builds never mix with test or lint builds. */
 export const RELEASE_TARGET: CacheMount = { key: "cargo-target-release", path: "target/shriven-release" };
@@ -56,8 +57,8 @@ export interface ReleaseBuild {
 }
 
 /** The build failed; the message says which command and why. */
-export class ReleaseBuildError extends Error {
-  override readonly name = "ReleaseBuildError";
+export class ReleaseBuildError extends PipelineError {
+  override readonly name: string = "ReleaseBuildError";
 }
 
 const metadataSchema = z.object({

@@ -12,8 +12,9 @@
 import { type Dirent, lstatSync, readdirSync, readFileSync, rmSync, type Stats } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import { describeIssues } from "../config/zod-issues.js";
-import { parseRfc3339 } from "./provenance.js";
+import { ProblemsError } from "../core/errors.js";
+import { parseRfc3339 } from "../core/rfc3339.js";
+import { describeIssues } from "../core/zod-issues.js";
 
 /** Where the pipeline keeps build artifacts, relative to the workspace. */
 export const DEFAULT_ARTIFACTS_DIR = "target/shriven-pipeline/artifacts";
@@ -33,19 +34,8 @@ const MAX_MARKER_BYTES = 64 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Retention was asked to do something unsafe or meaningless; nothing was removed. */
-export class RetentionError extends Error {
-  override readonly name = "RetentionError";
-
-  /**
-   * @param source The artifacts directory (or the option) concerned.
-   * @param problems One line per problem, each naming the folder or option.
-   */
-  constructor(
-    readonly source: string,
-    readonly problems: readonly string[],
-  ) {
-    super(`${source}:${problems.length === 1 ? ` ${problems[0]}` : `\n  ${problems.join("\n  ")}`}`);
-  }
+export class RetentionError extends ProblemsError {
+  override readonly name: string = "RetentionError";
 }
 
 /** A build folder the plan removes. */

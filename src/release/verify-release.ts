@@ -6,9 +6,10 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { keyIdHex, parsePublicKey, verifySignature } from "../adapters/minisign.js";
 import { parseSha256Sums, verifyChecksums } from "./checksums.js";
-import { keyIdHex, parsePublicKey, verifySignature } from "./minisign.js";
-import { verifyEnvelope } from "./provenance.js";
+import { commentField } from "./promotion.js";
+import { verifyEnvelope } from "./provenance/dsse.js";
 
 /** One check and its outcome. */
 export interface VerifyCheck {
@@ -22,6 +23,11 @@ export interface ReleaseVerification {
   readonly ok: boolean;
   readonly keyId: string;
   readonly checks: readonly VerifyCheck[];
+  /**
+   * The version and commit the signed `SHA256SUMS` names in its trusted comment: the only place a release's
+   * version comes from (build.json is not signed). Absent when that signature did not verify or names none.
+   */
+  readonly signed?: { readonly version: string; readonly commit: string };
 }
 
 function attempt(subject: string, run: () => string): VerifyCheck {
@@ -33,12 +39,7 @@ function attempt(subject: string, run: () => string): VerifyCheck {
 }
 
 /** The `file:` field of a trusted comment (`timestamp:…\tfile:NAME\t…`). */
-function commentFile(trustedComment: string): string | undefined {
-  return trustedComment
-    .split("\t")
-    .find((part) => part.startsWith("file:"))
-    ?.slice("file:".length);
-}
+const commentFile = (trustedComment: string): string | undefined => commentField(trustedComment, "file");
 
 /**
  * Verifies the release in `dir` against the public key (minisign .pub text or
@@ -53,12 +54,16 @@ export async function verifyRelease(dir: string, publicKeyText: string, publicKe
     return readFileSync(path);
   };
   let sumsText: string | undefined;
+  let signed: ReleaseVerification["signed"];
   const sumsCheck = attempt("SHA256SUMS", () => {
     const bytes = read(sumsPath);
     const signature = verifySignature(bytes, read(`${sumsPath}.minisig`).toString("utf8"), key, `${sumsPath}.minisig`);
     if (commentFile(signature.trustedComment) !== "SHA256SUMS")
       throw new Error(`the signature's trusted comment names another file: ${signature.trustedComment}`);
     sumsText = bytes.toString("utf8");
+    const version = commentField(signature.trustedComment, "version");
+    const commit = commentField(signature.trustedComment, "commit");
+    if (version !== undefined && commit !== undefined) signed = { version, commit };
     return `signed by key ${signature.keyId}: ${signature.trustedComment}`;
   });
   checks.push(sumsCheck);
@@ -105,5 +110,5 @@ export async function verifyRelease(dir: string, publicKeyText: string, publicKe
       return `signed SLSA provenance for ${statement.subject.length} artifact${statement.subject.length === 1 ? "" : "s"}`;
     }),
   );
-  return { ok: checks.every((c) => c.ok), keyId: keyIdHex(key.keyId), checks };
+  return { ok: checks.every((c) => c.ok), keyId: keyIdHex(key.keyId), checks, ...(signed === undefined ? {} : { signed }) };
 }

@@ -12,6 +12,10 @@ export function stepLine(step: RunReport["steps"][number]): string {
 /** The console summary of a run, in the pipeline document's style. */
 export function renderConsoleSummary(report: RunReport, reportFile?: string): string {
   const lines: string[] = [];
+  if (report.emergency !== undefined) {
+    lines.push(`🚨 EMERGENCY HOTFIX by ${report.emergency.who}: ${report.emergency.reason}`);
+    lines.push(`    skipped: ${report.emergency.skipped.join(", ")} (audit-logged)`);
+  }
   for (const step of report.steps) {
     lines.push(stepLine(step));
     if (step.status === "failed" || step.status === "warned") {

@@ -20,6 +20,14 @@ export function renderMarkdown(report: RunReport): string {
         `| ${STATUS_ICON[s.status]} | ${cell(s.title)} | ${cell(s.summary)} | ${s.status === "skipped" ? "" : formatDuration(s.durationMs)} |`,
     ),
   ];
+  if (report.audit !== undefined) {
+    lines.push(
+      "",
+      report.audit.head === undefined
+        ? `Audit log ${cell(report.audit.log)}: ${report.audit.error === undefined ? "empty" : `❌ not written: ${cell(report.audit.error)}`}`
+        : `Audit log ${cell(report.audit.log)}: chain head seq ${report.audit.head.seq}, sha256 \`${report.audit.head.sha256}\``,
+    );
+  }
   for (const step of report.steps) {
     if (step.details.length === 0 || (step.status !== "failed" && step.status !== "warned")) continue;
     const shown = stripControl(step.details.slice(0, DETAIL_LINES).join("\n")).replaceAll("```", "ʼʼʼ");

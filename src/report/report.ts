@@ -27,6 +27,20 @@ const stepResultSchema = z.strictObject({
   logFile: z.string().optional(),
 });
 
+/**
+ * The container the steps ran in, when they ran in one: its images by digest and the Debian packages the
+ * pipeline added, at the versions installed (read with `dpkg-query` from the container).
+ */
+const containerRecordSchema = z.strictObject({
+  images: z.array(z.strictObject({ ref: z.string().min(1), digest: z.string().regex(/^sha256:[0-9a-f]{64}$/) })).readonly(),
+  /** The Debian release of the images, as a package URL's `distro` qualifier names it (`debian-12`). */
+  distro: z.string().min(1),
+  packages: z.array(z.strictObject({ name: z.string().min(1), version: z.string().min(1), architecture: z.string().min(1) })).readonly(),
+});
+
+/** What {@link runReportSchema}'s `container` records: images by digest, added packages by installed version. */
+export type ContainerRecord = z.output<typeof containerRecordSchema>;
+
 /** Schema of `report.json`. */
 export const runReportSchema = z.strictObject({
   $schema: z.string().optional(),
@@ -39,6 +53,8 @@ export const runReportSchema = z.strictObject({
     variables: z.record(z.string(), z.string()),
   }),
   runner: z.string(),
+  /** The Dagger runner's container; absent for a run on the host's own toolchain. */
+  container: containerRecordSchema.optional(),
   workspace: z.string(),
   startedAt: z.iso.datetime(),
   finishedAt: z.iso.datetime(),
@@ -47,6 +63,24 @@ export const runReportSchema = z.strictObject({
   /** The CLI's exit code for this run: 0 gates passed, 1 a gate failed, 130 interrupted. */
   exitCode: z.union([z.literal(0), z.literal(1), z.literal(130)]),
   steps: z.array(stepResultSchema).readonly(),
+  /**
+   * Set when the run was production's emergency hotfix (`--emergency`): its reason, who invoked it, and the steps
+   * it skipped (ids). The audit log has its entry; the release notes say so.
+   */
+  emergency: z.strictObject({ reason: z.string().min(1), who: z.string(), skipped: z.array(z.string()).readonly() }).optional(),
+  /**
+   * What the run recorded in the hash-chained audit log (runs on the host): the log, the entries appended
+   * (tests, benchmarks, the stage's verdict) and the chain head after them — the last entry's seq and the
+   * SHA-256 of its line, which pins the end of the log. `error` when the log could not be written (the run fails).
+   */
+  audit: z
+    .strictObject({
+      log: z.string(),
+      appended: z.number().int().nonnegative(),
+      head: z.strictObject({ seq: z.number().int().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+      error: z.string().optional(),
+    })
+    .optional(),
   /** Notifications sent about the run (Slack); one that failed is reported here and never fails the run. */
   notifications: z
     .array(

@@ -1,5 +1,6 @@
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomically } from "../core/atomic-file.js";
 import { renderJunit } from "./junit.js";
 import { renderMarkdown } from "./markdown.js";
 import { type RunReport, reportJsonSchema } from "./report.js";
@@ -11,13 +12,6 @@ export interface ReportFiles {
   readonly markdown: string;
   /** Present when the run saw test cases. */
   readonly junit?: string;
-}
-
-/** Writes a file whole or not at all: a reader never sees half a report. */
-export function writeAtomic(path: string, text: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text);
-  renameSync(temporary, path);
 }
 
 /**
@@ -32,12 +26,12 @@ export function writeReport(report: RunReport, dir: string, stepSummaryFile?: st
     schema: join(dir, "report.schema.json"),
     markdown: join(dir, "summary.md"),
   };
-  writeAtomic(files.schema, `${JSON.stringify(reportJsonSchema(), null, 2)}\n`);
+  writeFileAtomically(files.schema, `${JSON.stringify(reportJsonSchema(), null, 2)}\n`);
   const markdown = renderMarkdown(report);
-  writeAtomic(files.markdown, markdown);
+  writeFileAtomically(files.markdown, markdown);
   const junit = report.steps.some((s) => s.tests !== undefined) ? join(dir, "junit.xml") : undefined;
-  if (junit !== undefined) writeAtomic(junit, renderJunit(report));
-  writeAtomic(files.json, `${JSON.stringify({ $schema: "./report.schema.json", ...report }, null, 2)}\n`);
+  if (junit !== undefined) writeFileAtomically(junit, renderJunit(report));
+  writeFileAtomically(files.json, `${JSON.stringify({ $schema: "./report.schema.json", ...report }, null, 2)}\n`);
   if (stepSummaryFile !== undefined && stepSummaryFile !== "") appendFileSync(stepSummaryFile, `${markdown}\n`);
   return junit === undefined ? files : { ...files, junit };
 }

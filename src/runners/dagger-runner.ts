@@ -1,11 +1,15 @@
 /**
  * Runs step commands in a Dagger container: the same argv as on the host,
  * with the workspace mounted, cache volumes for the caches a command names,
- * secrets as `Secret`s, and non-zero exits returned as data.
+ * secrets as `Secret`s, and non-zero exits returned as data. Each command's
+ * environment is the toolchain image's, the variables it sets, and only the
+ * secrets it names in `secretEnv`.
  */
 import { posix } from "node:path";
-import { type CacheVolume, type Container, type Directory, ExecError, ReturnType, type Secret } from "@dagger.io/dagger";
+import { type CacheVolume, type Container, type Directory, ReturnType, type Secret } from "@dagger.io/dagger";
 import type { CacheMount, Command, ExecOptions, ExecResult, Runner } from "../core/command.js";
+import { checkCommandEnv } from "../core/least-privilege-env.js";
+import { execFailure } from "./exec-failure.js";
 
 /** Where produced files are copied to, out of any cache mount, before they are handed back. */
 export const OUTPUT_DIR = "/shriven-outputs";
@@ -26,6 +30,11 @@ export interface DaggerRunnerOptions {
   readonly cacheVolume: (cache: CacheMount) => CacheVolume;
   /** Secrets by environment variable name; a command gets those it lists in `secretEnv`. */
   readonly secrets?: Readonly<Record<string, Secret>>;
+  /**
+   * Work that must be done before `command` runs (e.g. the one dependency download the build commands read
+   * offline), or undefined when there is none. When it fails, the command is not run and fails with its message.
+   */
+  readonly before?: (command: Command) => Promise<void> | undefined;
 }
 
 /** The argv actually executed: the step's argv, wrapped for a timeout and merged output when asked. */
@@ -56,6 +65,11 @@ export class DaggerRunner implements Runner {
   async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
     const started = performance.now();
     if (options.signal?.aborted) return cancelledResult(started);
+    try {
+      await this.options.before?.(command);
+    } catch (error) {
+      return this.logged(notRunResult(started, `${(error as Error).message}\n`), options);
+    }
     const executed = this.prepare(command).withExec(containerArgv(command), { expect: ReturnType.Any });
     const finished = this.collect(executed, command, started);
     const { signal } = options;
@@ -79,6 +93,7 @@ export class DaggerRunner implements Runner {
   }
 
   private prepare(command: Command): Container {
+    checkCommandEnv(command);
     const { workdir, secrets = {} } = this.options;
     let container = this.options.base;
     for (const cache of command.caches ?? []) {
@@ -103,8 +118,9 @@ export class DaggerRunner implements Runner {
       stderr = await executed.stderr();
     } catch (error) {
       // Exit codes 128–191 (killed by a signal) are not "any" to the engine: it reports them as an ExecError.
-      if (!(error instanceof ExecError)) throw error;
-      ({ exitCode, stdout, stderr } = error);
+      const failure = execFailure(error);
+      if (failure === undefined) throw error;
+      ({ exitCode, stdout, stderr } = failure);
     }
     const outputs = await this.copyOutputs(executed, command);
     const timedOut = command.timeoutMs !== undefined && exitCode === TIMED_OUT;
@@ -157,6 +173,20 @@ function cancelledResult(started: number): ExecResult {
     durationMs: performance.now() - started,
     timedOut: false,
     cancelled: true,
+    outputs: {},
+  };
+}
+
+/** A command that never ran because the work before it failed: exit 1, the failure as its output. */
+function notRunResult(started: number, message: string): ExecResult {
+  return {
+    exitCode: 1,
+    stdout: "",
+    stderr: message,
+    output: message,
+    durationMs: performance.now() - started,
+    timedOut: false,
+    cancelled: false,
     outputs: {},
   };
 }

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { execa } from "execa";
+import { GroupStopper } from "../adapters/process-group.js";
 import type { Command, ExecOptions, ExecResult, Runner } from "../core/command.js";
-import { signalGroup, waitForGroupExit } from "./process-group.js";
+import { workspaceEnv } from "../core/least-privilege-env.js";
 
 /** Options of the {@link HostRunner}. */
 export interface HostRunnerOptions {
@@ -11,8 +12,9 @@ export interface HostRunnerOptions {
   /** Time between SIGTERM and SIGKILL when stopping a command. */
   readonly killGraceMs?: number;
   /**
-   * Secret values by name (from env files). A command gets the ones it lists
-   * in `secretEnv`; others it inherits from the process environment, if set there.
+   * Secret values by name (env files, the environment profile). A command gets
+   * the ones it lists in `secretEnv`, from here or else from the process
+   * environment, and no other secret (see {@link workspaceEnv}).
    */
   readonly secrets?: Readonly<Record<string, string>>;
 }
@@ -26,7 +28,9 @@ const NOT_STARTED = 127;
 /**
  * Runs commands on the local toolchain with execa. Each command leads its own
  * process group; cancelling or timing out signals the whole group, so no
- * `cargo`/`rustc` survives the step.
+ * `cargo`/`rustc` survives the step. A command's environment is explicit
+ * ({@link workspaceEnv}): the toolchain's variables, its own, and the secrets
+ * it names — never the whole process environment.
  */
 export class HostRunner implements Runner {
   readonly name = "host";
@@ -43,6 +47,7 @@ export class HostRunner implements Runner {
   async exec(command: Command, options: ExecOptions = {}): Promise<ExecResult> {
     const [file, ...args] = command.argv;
     if (file === undefined) throw new TypeError("Command.argv must name a program");
+    const env = workspaceEnv({ ...command, secrets: this.secrets });
     const cwd = this.insideWorkspace(command.cwd ?? ".", "cwd");
     for (const cache of command.caches ?? []) {
       mkdirSync(this.insideWorkspace(cache.path, `cache ${cache.key}`), { recursive: true });
@@ -62,8 +67,8 @@ export class HostRunner implements Runner {
     const [program, ...programArgs] = command.mergeOutput === true ? ["sh", "-c", 'exec "$@" 2>&1', "sh", file, ...args] : [file, ...args];
     const subprocess = execa(program as string, programArgs, {
       cwd,
-      env: { ...command.env, ...this.secretsFor(command) },
-      extendEnv: true,
+      env,
+      extendEnv: false,
       detached: true,
       reject: false,
       all: true,
@@ -74,38 +79,11 @@ export class HostRunner implements Runner {
       encoding: "utf8",
     });
 
-    let timedOut = false;
-    let cancelled = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    const stop = (): void => {
-      const pid = subprocess.pid;
-      if (pid === undefined || killTimer !== undefined) return;
-      signalGroup(pid, "SIGTERM");
-      killTimer = setTimeout(() => signalGroup(pid, "SIGKILL"), this.killGraceMs);
-    };
-    const onAbort = (): void => {
-      cancelled = true;
-      stop();
-    };
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    const timeoutTimer =
-      command.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            stop();
-          }, command.timeoutMs);
-
+    const stopper = new GroupStopper(subprocess.pid, this.killGraceMs, command.timeoutMs, [options.signal]);
     const result = await subprocess;
-    options.signal?.removeEventListener("abort", onAbort);
-    clearTimeout(timeoutTimer);
-    clearTimeout(killTimer);
-    if ((timedOut || cancelled) && subprocess.pid !== undefined) {
-      // The leader is gone; make sure none of its children outlive it, and
-      // that they are gone before the step reports back.
-      signalGroup(subprocess.pid, "SIGKILL");
-      await waitForGroupExit(subprocess.pid, GROUP_EXIT_LIMIT_MS);
-    }
+    // The leader is gone; make sure none of its children outlive it, and that they are gone before the step reports back.
+    await stopper.settle(GROUP_EXIT_LIMIT_MS);
+    const { timedOut, cancelled } = stopper;
 
     const durationMs = performance.now() - started;
     if (result.exitCode === undefined && result.signal === undefined && !timedOut && !cancelled) {
@@ -122,15 +100,6 @@ export class HostRunner implements Runner {
       cancelled: cancelled && !timedOut,
       outputs: this.collectOutputs(command.outputs ?? []),
     };
-  }
-
-  private secretsFor(command: Command): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const name of command.secretEnv ?? []) {
-      const value = this.secrets[name];
-      if (value !== undefined) env[name] = value;
-    }
-    return env;
   }
 
   private collectOutputs(paths: readonly string[]): Record<string, string> {

@@ -1,12 +1,12 @@
-import { auditStep } from "../steps/audit.js";
-import { checkStep } from "../steps/check.js";
-import { clippyStep } from "../steps/clippy.js";
-import { fmtStep } from "../steps/fmt.js";
-import { licensesStep } from "../steps/licenses.js";
-import { perfCheckStep } from "../steps/perf-check.js";
-import { secretsStep } from "../steps/secrets.js";
-import { testStep } from "../steps/test.js";
-import type { Stage } from "./stage.js";
+import type { Stage } from "../engine/stage.js";
+import { auditStep } from "../steps/dev/audit.js";
+import { checkStep } from "../steps/dev/check.js";
+import { clippyStep } from "../steps/dev/clippy.js";
+import { fmtStep } from "../steps/dev/fmt.js";
+import { licensesStep } from "../steps/dev/licenses.js";
+import { perfCheckStep } from "../steps/dev/perf-check.js";
+import { secretsStep } from "../steps/dev/secrets.js";
+import { testStep } from "../steps/dev/test.js";
 
 /**
  * The dev stage: fast feedback on every push. Formatting and the
@@ -20,5 +20,5 @@ export const devStage: Stage = {
   name: "dev",
   environment: "development",
   description: "Every push to a feature branch and every pull request: fmt, compile, security scan, tests, clippy, performance check",
-  groups: [[fmtStep, checkStep, auditStep, licensesStep, secretsStep], [testStep, clippyStep], [perfCheckStep]],
+  groups: [[fmtStep, checkStep, auditStep("dev"), licensesStep, secretsStep], [testStep, clippyStep], [perfCheckStep]],
 };

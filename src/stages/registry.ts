@@ -1,6 +1,6 @@
+import type { Stage, StageName } from "../engine/stage.js";
 import { devStage } from "./dev.js";
 import { productionStage } from "./production.js";
-import type { Stage, StageName } from "./stage.js";
 import { stagingStage } from "./staging.js";
 
 /** The stages this version can run. */

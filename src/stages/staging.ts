@@ -1,26 +1,26 @@
-import {
-  benchmarksStep,
-  deployTestStep,
-  integrationTestsStep,
-  paperTradingStep,
-  riskValidationStep,
-  smokeTestsStep,
-  stagingReleaseStep,
-} from "../steps/staging.js";
-import type { Stage } from "./stage.js";
+import type { Stage } from "../engine/stage.js";
+import { benchmarksStep } from "../steps/staging/benchmarks.js";
+import { deployTestStep } from "../steps/staging/deploy-test.js";
+import { integrationTestsStep } from "../steps/staging/integration-tests.js";
+import { paperTradingStep } from "../steps/staging/paper-trading.js";
+import { promotionStep } from "../steps/staging/promotion.js";
+import { stagingReleaseStep } from "../steps/staging/release-build.js";
+import { riskValidationStep } from "../steps/staging/risk-validation.js";
+import { smokeTestsStep } from "../steps/staging/smoke-tests.js";
 
 /**
  * The staging stage, in the pipeline document's order: release build →
  * integration tests and risk-system validation (independent, side by side) →
  * benchmarks (alone, so nothing else runs while they time) → paper trading →
  * deploy to the test servers → smoke tests, which roll the test hosts back
- * when they fail. Fail fast: nothing is deployed after a failed gate.
+ * when they fail → the promotion record of the commit, signed, for production.
+ * Fail fast: nothing is deployed after a failed gate, nothing promoted.
  */
 export const stagingStage: Stage = {
   name: "staging",
   environment: "test",
   description:
-    "Merge to main: release build, integration tests, benchmarks, risk validation, paper trading, deploy to test servers, smoke tests",
+    "Merge to main: release build, integration tests, benchmarks, risk validation, paper trading, deploy to test servers, smoke tests, promotion record",
   groups: [
     [stagingReleaseStep],
     [integrationTestsStep, riskValidationStep],
@@ -28,5 +28,6 @@ export const stagingStage: Stage = {
     [paperTradingStep],
     [deployTestStep],
     [smokeTestsStep],
+    [promotionStep],
   ],
 };

@@ -1,10 +1,10 @@
 /**
  * The RustSec advisory database on disk (`crates/<crate>/RUSTSEC-*.md`):
- * reading the advisories of the crates a lockfile uses, and how old the copy is.
+ * reading the advisories of the crates a lockfile uses, and its newest advisory.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError } from "../core/errors.js";
+import { ConfigError, PipelineError } from "../core/errors.js";
 import { type Advisory, parseAdvisory } from "./advisory.js";
 
 /** Advisories by crate name, and every file that could not be read. */
@@ -16,27 +16,32 @@ export interface LoadedAdvisories {
   readonly fileCount: number;
 }
 
-/** How current a database copy is. */
-export interface DatabaseAge {
-  /** The newest advisory in the copy. */
-  readonly newestAdvisory: string;
+/** The newest advisory of a copy: by id (year, then number). */
+export interface NewestAdvisory {
+  readonly id: string;
   /** Its date (YYYY-MM-DD). */
-  readonly newestDate: string;
-  /** Whole days from that date to `now`. */
-  readonly days: number;
+  readonly date: string;
 }
 
 /** The database is missing or unusable; the audit must fail, never pass. */
-export class AdvisoryDatabaseError extends Error {
-  override readonly name = "AdvisoryDatabaseError";
+export class AdvisoryDatabaseError extends PipelineError {
+  override readonly name: string = "AdvisoryDatabaseError";
+}
+
+/** True when `root` looks like an advisory database (it has a `crates/` folder). */
+export function isDatabase(root: string): boolean {
+  const crates = join(root, "crates");
+  return existsSync(crates) && statSync(crates).isDirectory();
 }
 
 /** Checks that `root` looks like an advisory database. */
 export function assertDatabase(root: string): void {
-  const crates = join(root, "crates");
-  if (!existsSync(crates) || !statSync(crates).isDirectory()) {
-    throw new AdvisoryDatabaseError(`${root}: not a RustSec advisory database (no crates/ folder)`);
-  }
+  if (!isDatabase(root)) throw new AdvisoryDatabaseError(`${root}: not a RustSec advisory database (no crates/ folder)`);
+}
+
+/** Sort key of an advisory id: `RUSTSEC-2021-0072` → `2021-000072`, so ids compare by year, then number. */
+export function advisoryIdKey(id: string): string {
+  return id.replace(/^RUSTSEC-(\d{4})-(\d+)$/, (_, y: string, n: string) => `${y}-${n.padStart(6, "0")}`);
 }
 
 /**
@@ -72,20 +77,21 @@ export function loadAdvisories(root: string, crates?: Iterable<string>): LoadedA
   return { byCrate, errors, fileCount };
 }
 
-/** The newest advisory by id (year, then number) and its age on `now`. */
-export function databaseAge(root: string, now: Date): DatabaseAge {
+/**
+ * The newest advisory of the database at `root`, by id (year, then number), and its date.
+ * @throws AdvisoryDatabaseError when the folder holds no advisory; ConfigError when that file is unreadable.
+ */
+export function newestAdvisory(root: string): NewestAdvisory {
   assertDatabase(root);
   let newest: { id: string; path: string } | undefined;
-  const key = (id: string) => id.replace(/^RUSTSEC-(\d{4})-(\d+)$/, (_, y: string, n: string) => `${y}-${n.padStart(6, "0")}`);
   for (const crate of readdirSync(join(root, "crates"))) {
     for (const file of readdirSync(join(root, "crates", crate))) {
       const id = file.replace(/\.md$/, "");
       if (!/^RUSTSEC-\d{4}-\d+$/.test(id)) continue;
-      if (newest === undefined || key(id) > key(newest.id)) newest = { id, path: join(root, "crates", crate, file) };
+      if (newest === undefined || advisoryIdKey(id) > advisoryIdKey(newest.id)) newest = { id, path: join(root, "crates", crate, file) };
     }
   }
   if (newest === undefined) throw new AdvisoryDatabaseError(`${root}: the database holds no advisories`);
   const advisory = parseAdvisory(readFileSync(newest.path, "utf8"), newest.path);
-  const days = Math.floor((now.getTime() - Date.parse(`${advisory.date}T00:00:00Z`)) / 86_400_000);
-  return { newestAdvisory: advisory.id, newestDate: advisory.date, days };
+  return { id: advisory.id, date: advisory.date };
 }

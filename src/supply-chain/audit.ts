@@ -6,8 +6,9 @@
  */
 import { SemVer } from "semver";
 import { z } from "zod";
-import { closedObject } from "../config/zod-issues.js";
+import { closedObject } from "../core/zod-issues.js";
 import type { Advisory } from "./advisory.js";
+import type { AuditStage } from "./advisory-age.js";
 import type { LoadedAdvisories } from "./advisory-db.js";
 import type { LockedPackage, Lockfile } from "./cargo-lock.js";
 import { contains } from "./version-req.js";
@@ -19,6 +20,8 @@ export interface IgnoreEntry {
   /** Last day the ignore holds (YYYY-MM-DD); after it the audit fails. */
   readonly expires: string;
 }
+
+const days = z.int({ error: "expected a whole number of days" }).min(1, { error: "expected a whole number of days, 1 or more" });
 
 /** The `[audit]` table of shriven-pipeline.toml. */
 export const auditPolicySchema = closedObject({
@@ -34,17 +37,23 @@ export const auditPolicySchema = closedObject({
       { error: "expected an array of { id, reason, expires }" },
     )
     .optional(),
-  db: z.string({ error: "expected a path to a local advisory database" }).min(1).optional(),
+  db: z.string({ error: "expected a path to a local advisory database folder or snapshot file" }).min(1).optional(),
   db_url: z.url({ error: "expected the URL of the advisory database's git repository" }).optional(),
+  max_age_days: closedObject({ dev: days.optional(), staging: days.optional(), production: days.optional() }).optional(),
 });
 
 /** The audit settings, defaults applied. */
 export interface AuditPolicy {
   readonly ignore: readonly IgnoreEntry[];
-  /** A local database copy to use instead of fetching one. */
+  /** A local database copy (folder or snapshot file) to use instead of fetching one. */
   readonly db: string | undefined;
   readonly dbUrl: string;
+  /** How old the advisory data may be, per stage: past it dev warns, staging and production fail. */
+  readonly maxAgeDays: Readonly<Record<AuditStage, number>>;
 }
+
+/** The default age limit of every stage: a week, as the issue that added the limit asks of production. */
+export const DEFAULT_MAX_AGE_DAYS = 7;
 
 /** Where the RustSec database is published. */
 export const ADVISORY_DB_URL = "https://github.com/rustsec/advisory-db";
@@ -56,6 +65,11 @@ export function auditPolicyFrom(raw: z.output<typeof auditPolicySchema> | undefi
     ignore: (raw?.ignore ?? []).map((e) => ({ id: e.id, reason: e.reason, expires: day(e.expires) })),
     db: raw?.db,
     dbUrl: raw?.db_url ?? ADVISORY_DB_URL,
+    maxAgeDays: {
+      dev: raw?.max_age_days?.dev ?? DEFAULT_MAX_AGE_DAYS,
+      staging: raw?.max_age_days?.staging ?? DEFAULT_MAX_AGE_DAYS,
+      production: raw?.max_age_days?.production ?? DEFAULT_MAX_AGE_DAYS,
+    },
   };
 }
 
@@ -133,10 +147,19 @@ export function describeFinding(finding: AuditFinding): string {
 
 /** The parts of a database copy a JSON report describes. */
 export interface DatabaseInfo {
+  /** Advisories read for the lockfile's crates. */
   readonly advisoryCount: number;
   readonly newestAdvisory: string;
-  readonly newestDate: string;
+  /** The data's date (YYYY-MM-DD) and what it is (`commit`, `snapshot`, `newest advisory`). */
+  readonly date: string;
+  readonly dateOf: string;
+  readonly commit: string | undefined;
+  /** Which link of the fallback chain gave it, and from where. */
+  readonly source: string;
+  readonly origin: string;
   readonly ageDays: number;
+  readonly maxAgeDays: number;
+  readonly stale: boolean;
 }
 
 function advisoryJson(finding: AuditFinding) {
@@ -167,8 +190,14 @@ export function auditJson(result: AuditResult, lockfile: Lockfile, database: Dat
     database: {
       "advisory-count": database.advisoryCount,
       "newest-advisory": database.newestAdvisory,
-      "last-updated": database.newestDate,
+      "last-commit": database.commit ?? null,
+      "last-updated": database.date,
+      "date-of": database.dateOf,
+      source: database.source,
+      origin: database.origin,
       "age-days": database.ageDays,
+      "max-age-days": database.maxAgeDays,
+      stale: database.stale,
     },
     lockfile: { "dependency-count": lockfile.packages.length, "checked-count": result.checked },
     vulnerabilities: {

@@ -4,9 +4,9 @@
  */
 import semver from "semver";
 import { z } from "zod";
-import { parseTomlText } from "../config/toml.js";
-import { describeIssues } from "../config/zod-issues.js";
 import { ConfigError } from "../core/errors.js";
+import { parseTomlText } from "../core/toml.js";
+import { describeIssues } from "../core/zod-issues.js";
 
 /** The two spellings of the crates.io index in a lockfile's `source`. */
 export const CRATES_IO_SOURCES = ["registry+https://github.com/rust-lang/crates.io-index", "sparse+https://index.crates.io/"] as const;

@@ -4,8 +4,8 @@
  * licence check uses are validated; the rest of the (large) document is ignored.
  */
 import { z } from "zod";
-import { describeIssues } from "../config/zod-issues.js";
 import { ConfigError } from "../core/errors.js";
+import { describeIssues } from "../core/zod-issues.js";
 
 /** One package of the metadata, as the licence check needs it. */
 export interface CratePackage {

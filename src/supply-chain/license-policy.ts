@@ -8,7 +8,7 @@
 import semver from "semver";
 import parseSpdx from "spdx-expression-parse";
 import { z } from "zod";
-import { closedObject } from "../config/zod-issues.js";
+import { closedObject } from "../core/zod-issues.js";
 
 /** A per-crate addition to the allow list. */
 export interface LicenseException {

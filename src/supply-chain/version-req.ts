@@ -6,6 +6,7 @@
  * syntax means something else.
  */
 import semver, { SemVer } from "semver";
+import { PipelineError } from "../core/errors.js";
 
 /** One end of an interval; `undefined` version means unbounded. */
 export interface Bound {
@@ -22,8 +23,8 @@ export interface VersionInterval {
 }
 
 /** A requirement that cargo-audit would refuse to load. */
-export class VersionRequirementError extends Error {
-  override readonly name = "VersionRequirementError";
+export class VersionRequirementError extends PipelineError {
+  override readonly name: string = "VersionRequirementError";
 }
 
 const UNBOUNDED: Bound = { version: undefined, inclusive: false };

@@ -1,51 +1,30 @@
-/**
- * The module's functions, run by the real Dagger SDK against a GraphQL
- * endpoint on 127.0.0.1 that records every query: what each function asks the
- * engine to do, checked without an engine.
- */
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { connection, dag } from "@dagger.io/dagger";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RUST_IMAGE, RUST_VERSION } from "../../containers/images.js";
 import { CARGO_GIT, CARGO_REGISTRY } from "../../containers/rust-toolchain.js";
 import { workspaceCacheScope } from "../../src/dagger/run-in-dagger.js";
+import { runStage } from "../../src/engine/stage.js";
 import { ShrivenPipeline } from "../../src/index.js";
 import { containerArgv, DaggerRunner, OUTPUT_DIR } from "../../src/runners/dagger-runner.js";
 import { devStage } from "../../src/stages/dev.js";
-import { runStage } from "../../src/stages/stage.js";
 import { ADVISORY_DB_URL } from "../../src/supply-chain/audit.js";
-import { EXAMPLE } from "../helpers/example.js";
+import { ADVISORY_DB, ADVISORY_SNAPSHOT } from "../helpers/advisory-data.js";
 import { type ExecAnswer, execArgvs, FakeEngine, fieldCalls } from "../helpers/fake-engine.js";
 import { RecordingRunner } from "../helpers/recording-runner.js";
-import { ADVISORY_DB, HAS_ADVISORY_DB } from "../helpers/shared-data.js";
+import { cleanWorkspace, MANIFEST, withToolchain } from "../helpers/toolchain-execs.js";
 
-const MANIFEST = '[workspace]\nmembers = ["crates/*"]\n';
 const SCOPE = workspaceCacheScope(MANIFEST);
 const engine = new FakeEngine();
 
 beforeAll(() => engine.start());
 afterAll(() => engine.stop());
-const PASSING_TESTS =
-  "running 1 test\ntest tests::ok ... ok\n\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s\n";
-const LOCKFILE = readFileSync(join(EXAMPLE, "Cargo.lock"), "utf8");
-/** The example's real `cargo metadata`, as the container would print it. */
-const METADATA = execFileSync("cargo", ["metadata", "--format-version", "1", "--offline"], { cwd: EXAMPLE, encoding: "utf8" });
 
-/** What the toolchain container answers for each step's command on a clean workspace. */
-function cleanWorkspace(argv: readonly string[]): ExecAnswer {
-  if (argv.includes("Cargo.lock")) return { exitCode: 0, stdout: LOCKFILE };
-  if (argv.includes("metadata")) return { exitCode: 0, stdout: METADATA };
-  if (argv.includes("grep")) return { exitCode: 1 };
-  return { exitCode: 0, stdout: argv.includes("test") ? PASSING_TESTS : "" };
-}
 beforeEach(() =>
   engine.reset({
     entries: ["Cargo.toml", "Cargo.lock", "crates"],
     files: { "Cargo.toml": MANIFEST },
     gitTrees: { [ADVISORY_DB_URL]: ADVISORY_DB },
-    exec: cleanWorkspace,
+    exec: withToolchain(cleanWorkspace),
   }),
 );
 
@@ -60,12 +39,13 @@ async function inSession<T>(body: () => Promise<T>): Promise<T> {
 
 const source = () => dag.loadDirectoryFromID("workspace-directory-id" as never);
 
-/** The command the host runner runs for a dev-stage step. */
+/** The cargo command the host runner runs for a dev-stage step. */
 async function hostCommand(stepId: string) {
   const runner = new RecordingRunner();
   await runStage({ stage: devStage, runner, workspaceDir: "/w", jobs: 1, only: new Set([stepId]) });
-  const [command] = runner.commands;
-  if (command === undefined) throw new Error(`no command for ${stepId}`);
+  // The step's cargo command (the clippy step first looks for a clippy baseline with ls).
+  const command = runner.commands.find((c) => c.argv[0] === "cargo");
+  if (command === undefined) throw new Error(`no cargo command for ${stepId}`);
   return command;
 }
 
@@ -120,9 +100,12 @@ describe("Dagger functions send the queries they should (real SDK, recorded on 1
     expect(fieldCalls(all, "withEnvVariable").map((c) => c.name)).not.toContain("CARGO_REGISTRY_TOKEN");
   });
 
-  it.skipIf(!HAS_ADVISORY_DB)("audit fetches the advisory database through Dagger's git API and passes the clean example", async () => {
+  it("audit fetches the advisory database through Dagger's git API and passes the clean example, naming the data's date", async () => {
     const output = await inSession(() => new ShrivenPipeline().audit(source()));
-    expect(output).toMatch(/^✅ Security: No vulnerabilities \(0 crates; advisories to \d{4}-\d{2}-\d{2}/);
+    // The tree has no git history here: it is dated by its newest advisory (2025-04-07), older than dev's 7 days.
+    expect(output).toMatch(
+      /^⚠️ Security: No vulnerabilities \(0 crates; fetched clone with advisories to 2025-04-07, \d+ days old, over dev's 7-day limit\)/,
+    );
     const all = engine.allQueries();
     expect(fieldCalls(all, "git")).toContainEqual({ url: "https://github.com/rustsec/advisory-db" });
     const exportQuery = engine.queries.find((q) => q.includes("export"));
@@ -132,28 +115,39 @@ describe("Dagger functions send the queries they should (real SDK, recorded on 1
     expect(stepExec(["cat", "Cargo.lock"])).toEqual(["timeout", "--kill-after=10", expect.stringMatching(/^\d+$/), "cat", "Cargo.lock"]);
   });
 
-  it.skipIf(!HAS_ADVISORY_DB)(
-    "audit uses a given advisory database directory instead of git, and fails a vulnerable lockfile",
-    async () => {
-      engine.reset({
-        entries: ["Cargo.toml", "Cargo.lock"],
-        files: { "Cargo.toml": MANIFEST },
-        directories: { "advisory-db-id": ADVISORY_DB },
-        exec: (argv) =>
-          argv.includes("Cargo.lock")
-            ? {
-                exitCode: 0,
-                stdout:
-                  'version = 4\n[[package]]\nname = "tokio"\nversion = "1.8.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n',
-              }
-            : cleanWorkspace(argv),
-      });
-      await expect(
-        inSession(() => new ShrivenPipeline().audit(source(), dag.loadDirectoryFromID("advisory-db-id" as never))),
-      ).rejects.toThrow(/❌ Security: \d+ vulnerabilities: [\s\S]*RUSTSEC-2021-0072 tokio 1\.8\.0/);
-      expect(fieldCalls(engine.allQueries(), "git")).toEqual([]);
-    },
-  );
+  it("audit falls back to the snapshot bundled with the module when Dagger's git fetch fails", async () => {
+    engine.reset({ entries: ["Cargo.toml", "Cargo.lock"], files: { "Cargo.toml": MANIFEST }, exec: withToolchain(cleanWorkspace) });
+    const output = await inSession(() => new ShrivenPipeline().audit(source()));
+    expect(output).toMatch(
+      /^⚠️ Security: No vulnerabilities \(0 crates; bundled snapshot of 2026-08-21, \d+ days old, over dev's 7-day limit\)/,
+    );
+    expect(output).toMatch(
+      /database: could not fetch the RustSec advisory database from https:\/\/github\.com\/rustsec\/advisory-db \(.+\); using the bundled snapshot/,
+    );
+    expect(output).toContain(`(commit bf5c0d2, ${ADVISORY_SNAPSHOT})`);
+    expect(fieldCalls(engine.allQueries(), "git")).toContainEqual({ url: "https://github.com/rustsec/advisory-db" });
+  });
+
+  it("audit uses a given advisory database directory instead of git, and fails a vulnerable lockfile", async () => {
+    engine.reset({
+      entries: ["Cargo.toml", "Cargo.lock"],
+      files: { "Cargo.toml": MANIFEST },
+      directories: { "advisory-db-id": ADVISORY_DB },
+      exec: withToolchain((argv) =>
+        argv.includes("Cargo.lock")
+          ? {
+              exitCode: 0,
+              stdout:
+                'version = 4\n[[package]]\nname = "tokio"\nversion = "1.8.0"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n',
+            }
+          : cleanWorkspace(argv),
+      ),
+    });
+    await expect(
+      inSession(() => new ShrivenPipeline().audit(source(), dag.loadDirectoryFromID("advisory-db-id" as never))),
+    ).rejects.toThrow(/❌ Security: \d+ vulnerabilities: [\s\S]*RUSTSEC-2021-0072 tokio 1\.8\.0/);
+    expect(fieldCalls(engine.allQueries(), "git")).toEqual([]);
+  });
 
   it("licenses and secrets run cargo metadata and grep in the container", async () => {
     expect(await inSession(() => new ShrivenPipeline().licenses(source()))).toMatch(/^✅ Licences: All 4 crates allowed/);
@@ -165,12 +159,13 @@ describe("Dagger functions send the queries they should (real SDK, recorded on 1
     engine.reset({
       entries: ["Cargo.toml"],
       files: { "Cargo.toml": MANIFEST },
-      exec: (argv) =>
+      exec: withToolchain((argv) =>
         argv.includes("git")
           ? { exitCode: 127, stderr: "sh: git: not found" }
           : argv.includes("grep")
             ? { exitCode: 1 }
             : cleanWorkspace(argv),
+      ),
     });
     expect(await inSession(() => new ShrivenPipeline().secrets(source()))).toMatch(
       /^✅ Secrets: No secrets in all files \(not a git checkout\)/,
@@ -181,7 +176,7 @@ describe("Dagger functions send the queries they should (real SDK, recorded on 1
   it("keys build caches by workspace: another Cargo.toml gets other target volumes", async () => {
     await inSession(() => new ShrivenPipeline().check(source()));
     const first = fieldCalls(engine.allQueries(), "cacheVolume").map((c) => c.key);
-    engine.reset({ entries: ["Cargo.toml"], files: { "Cargo.toml": '[package]\nname = "other"\n' } });
+    engine.reset({ entries: ["Cargo.toml"], files: { "Cargo.toml": '[package]\nname = "other"\n' }, exec: withToolchain() });
     await inSession(() => new ShrivenPipeline().check(source()));
     const second = fieldCalls(engine.allQueries(), "cacheVolume").map((c) => c.key);
     const targets = (keys: unknown[]) => keys.filter((k) => String(k).startsWith("shriven-cargo-target"));
@@ -190,14 +185,22 @@ describe("Dagger functions send the queries they should (real SDK, recorded on 1
     expect(targets(first)).not.toEqual(targets(second));
   });
 
-  it("toolchain() starts from the pinned digest and adds rustfmt, clippy and a pinned valgrind", async () => {
+  it("toolchain() starts from the pinned digest, adds rustfmt, clippy and bookworm's valgrind, and mounts cargo's caches shared, online", async () => {
     const id = await inSession(() => new ShrivenPipeline().toolchain().id());
     expect(id).toMatch(/^fake-id-/);
     const all = engine.allQueries();
     expect(fieldCalls(all, "from")).toEqual([{ address: RUST_IMAGE }]);
     const execs = execArgvs(all);
-    expect(execs).toContainEqual(["rustup", "component", "add", "rustfmt", "clippy"]);
-    expect(execs.flat().join(" ")).toMatch(/apt-get install -y --no-install-recommends valgrind=1:3\.19\.0-1/);
+    expect(execs).toEqual([
+      ["rustup", "component", "add", "rustfmt", "clippy"],
+      ["sh", "-c", "apt-get update && apt-get install -y --no-install-recommends valgrind && rm -rf /var/lib/apt/lists/*"],
+    ]);
+    expect(fieldCalls(all, "withMountedCache")).toEqual([
+      { path: CARGO_REGISTRY, cache: expect.any(String), sharing: "SHARED" },
+      { path: CARGO_GIT, cache: expect.any(String), sharing: "SHARED" },
+    ]);
+    // Other modules run cargo online in it.
+    expect(fieldCalls(all, "withEnvVariable").map((call) => call.name)).not.toContain("CARGO_NET_OFFLINE");
   });
 
   it("refuses a source without Cargo.toml before running anything", async () => {
@@ -286,7 +289,7 @@ describe("failures inside the container are failed steps, not crashes", () => {
     engine.reset({
       entries: ["Cargo.toml"],
       files: { "Cargo.toml": MANIFEST },
-      exec: failing,
+      exec: withToolchain(failing),
       gitTrees: { [ADVISORY_DB_URL]: ADVISORY_DB },
     });
     await expect(inSession(() => new ShrivenPipeline().clippy(source()))).rejects.toThrow(
@@ -294,18 +297,18 @@ describe("failures inside the container are failed steps, not crashes", () => {
     );
   });
 
-  it.skipIf(!HAS_ADVISORY_DB)("dev fails with the stage summary; dev-report returns the report with the failed step", async () => {
+  it("dev fails with the stage summary; dev-report returns the report with the failed step", async () => {
     engine.reset({
       entries: ["Cargo.toml"],
       files: { "Cargo.toml": MANIFEST },
-      exec: failing,
+      exec: withToolchain(failing),
       gitTrees: { [ADVISORY_DB_URL]: ADVISORY_DB },
     });
     await expect(inSession(() => new ShrivenPipeline().dev(source()))).rejects.toThrow(/dev stage failed[\s\S]*❌ Clippy/);
     engine.reset({
       entries: ["Cargo.toml"],
       files: { "Cargo.toml": MANIFEST },
-      exec: failing,
+      exec: withToolchain(failing),
       gitTrees: { [ADVISORY_DB_URL]: ADVISORY_DB },
     });
     await inSession(async () => (await new ShrivenPipeline().devReport(source())).id());
@@ -324,7 +327,7 @@ describe("failures inside the container are failed steps, not crashes", () => {
     engine.reset({
       entries: ["Cargo.toml"],
       files: { "Cargo.toml": MANIFEST },
-      exec: (argv) => (argv.includes("test") ? { exitCode: 137, stdout: "running 3 tests\n", stderr: "" } : { exitCode: 0 }),
+      exec: withToolchain((argv) => (argv.includes("test") ? { exitCode: 137, stdout: "running 3 tests\n", stderr: "" } : { exitCode: 0 })),
     });
     await expect(inSession(() => new ShrivenPipeline().test(source()))).rejects.toThrow(
       /❌ Tests: cargo test failed \(exit code 137\): running 3 tests/,
@@ -335,7 +338,7 @@ describe("failures inside the container are failed steps, not crashes", () => {
     engine.reset({
       entries: ["Cargo.toml", "shriven-pipeline.toml"],
       files: { "Cargo.toml": MANIFEST, "shriven-pipeline.toml": "[steps.fmt]\ntimeout_seconds = 5\n" },
-      exec: (argv) => (argv.includes("fmt") ? { exitCode: 124 } : { exitCode: 0 }),
+      exec: withToolchain((argv) => (argv.includes("fmt") ? { exitCode: 124 } : { exitCode: 0 })),
     });
     await expect(inSession(() => new ShrivenPipeline().fmt(source()))).rejects.toThrow("❌ Formatting: Timed out after 5 s");
     expect(stepExec(["cargo", "fmt"].concat(["--all", "--", "--check", "--color", "never"])).slice(0, 3)).toEqual([

@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { connection, dag } from "@dagger.io/dagger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUST_IMAGE } from "../../containers/images.js";
+import { formatPublicKey, loadSigningKey, parsePublicKey, verifySignature } from "../../src/adapters/minisign.js";
 import { ShrivenPipeline } from "../../src/index.js";
-import { formatPublicKey, loadSigningKey, parsePublicKey, verifySignature } from "../../src/release/minisign.js";
 import { packageRelease } from "../../src/release/package-release.js";
 import { EXAMPLE } from "../helpers/example.js";
 import { execArgvs, FakeEngine, fieldCalls } from "../helpers/fake-engine.js";
@@ -52,7 +52,11 @@ describe("build-release in Dagger (real SDK, recorded on 127.0.0.1)", () => {
       glob: [ARTIFACT_PATH],
       outputs,
       secrets: { "signing-key-id": SEED },
-      exec: (argv) => {
+      exec: (argv, env) => {
+        // The record of the toolchain's packages: the version the engine installed, as dpkg reports it.
+        if (argv[0] === "dpkg-query") return { exitCode: 0, stdout: "ii \tvalgrind\t1:3.19.0-1+deb12u9\tamd64\n" };
+        if (argv.includes("cargo") && !argv.includes("fetch") && env.CARGO_NET_OFFLINE !== "true")
+          return { exitCode: 101, stderr: "error: cargo ran online beside other containers\n" };
         if (argv.includes("metadata")) return { exitCode: 0, stdout: METADATA };
         if (argv.includes("-vV")) return { exitCode: 0, stdout: `rustc 1.95.0\nhost: ${TRIPLE}\n` };
         if (argv.includes("sha256sum")) return { exitCode: 0, stdout: `${digest}  ${ARTIFACT_PATH}\n` };
@@ -98,7 +102,19 @@ describe("build-release in Dagger (real SDK, recorded on 127.0.0.1)", () => {
     const envelope = JSON.parse(byPath.get("provenance.intoto.jsonl") as string);
     const statement = JSON.parse(Buffer.from(envelope.payload, "base64").toString("utf8"));
     expect(statement.subject).toEqual([{ name: ARTIFACT, digest: { sha256: digest } }]);
-    expect(JSON.stringify(statement)).toContain(RUST_IMAGE.split("@sha256:")[1]);
+    // What the build resolved: the source, the toolchain image by digest, and the packages added to it at the
+    // versions dpkg reported in that container.
+    const [image, imageDigest] = RUST_IMAGE.split("@sha256:");
+    expect(statement.predicate.buildDefinition.resolvedDependencies).toEqual([
+      { uri: "git+https://github.com/shrivenquant/shrivenquant@refs/tags/v1.4.0", digest: { gitCommit: COMMIT } },
+      { uri: `docker://${image}`, digest: { sha256: imageDigest } },
+      { name: "valgrind", uri: "pkg:deb/debian/valgrind@1%3A3.19.0-1%2Bdeb12u9?arch=amd64&distro=debian-12" },
+    ]);
+    // The build ran after the one download, offline (else the exec answer above fails it).
+    const fetchAt = engine.queries.findIndex((query) => execArgvs(query).some((argv) => argv.includes("fetch")));
+    const buildAt = engine.queries.findIndex((query) => execArgvs(query).some((argv) => argv.includes("build")));
+    expect(fetchAt).toBeGreaterThanOrEqual(0);
+    expect(fetchAt).toBeLessThan(buildAt);
     // The key never leaves the module: not in any query, not in the returned files.
     expect(files).not.toContain(SEED);
     expect(files).not.toContain(Buffer.from(SEED, "hex").toString("base64"));

@@ -16,11 +16,12 @@ import { connection, dag } from "@dagger.io/dagger";
 import { Kind, type OperationDefinitionNode, parse, valueFromASTUntyped } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RUST_IMAGE, SSH_CLIENT_PACKAGES } from "../../containers/images.js";
+import { formatPublicKey, loadSigningKey, signFile } from "../../src/adapters/minisign.js";
+import { sshClientOptions } from "../../src/adapters/ssh/client-options.js";
 import { UsageError } from "../../src/core/errors.js";
 import { DEPLOY_KEY_PATH, INVOCATION_VARIABLE, KNOWN_HOSTS_PATH } from "../../src/dagger/container-ssh.js";
-import { sshClientOptions } from "../../src/deploy/ssh.js";
+import { UNKNOWN_ACTOR } from "../../src/dagger/rollback-in-dagger.js";
 import { ShrivenPipeline } from "../../src/index.js";
-import { formatPublicKey, loadSigningKey, signFile } from "../../src/release/minisign.js";
 import { type ExecAnswer, execArgvs, FakeEngine, fieldCalls } from "../helpers/fake-engine.js";
 import { tempDir } from "../helpers/temp.js";
 
@@ -122,7 +123,7 @@ function source(config: string = CONFIG) {
   };
 }
 
-async function rollback(options: { breakLock?: boolean } = {}): Promise<string> {
+async function rollback(options: { breakLock?: boolean; actor?: string | null } = {}): Promise<string> {
   let result = "";
   await connection(async () => {
     result = await new ShrivenPipeline().rollback(
@@ -131,6 +132,7 @@ async function rollback(options: { breakLock?: boolean } = {}): Promise<string> 
       "v1.1.9",
       dag.loadSecretFromID("ssh-key-id" as never),
       options.breakLock,
+      options.actor === null ? undefined : (options.actor ?? "asha"),
     );
   });
   return result;
@@ -183,12 +185,8 @@ const TALKS_TO_HOSTS = new Set(["ssh", "scp", "ssh-keyscan", "ssh-keygen"]);
 
 describe("rollback in Dagger (real SDK, recorded on 127.0.0.1)", () => {
   it("is a function whose calls are never cached", async () => {
-    const policies = await cachePolicies();
-    expect(policies.rollback).toBe("never");
-    // Every other function but the stages that deploy is a pure function of its inputs: cached as usual.
-    expect(Object.keys(policies).filter((name) => policies[name] !== undefined)).toEqual(["rollback", "staging", "production"]);
-    expect(policies.staging).toBe("never");
-    expect(policies.production).toBe("never");
+    // Every function's policy against the documented table: test/dagger/runtime-replay.e2e.test.ts.
+    expect((await cachePolicies()).rollback).toBe("never");
   });
 
   it("rolls both hosts back to 1.1.9 over ssh in the pinned container, the key only a mounted Secret", async () => {
@@ -201,7 +199,7 @@ describe("rollback in Dagger (real SDK, recorded on 127.0.0.1)", () => {
     const record = JSON.parse(output.trim().split("\n").at(-1) as string);
     expect(record).toMatchObject({
       kind: "rollback",
-      actor: "dagger rollback",
+      actor: "asha",
       data: {
         environment: "production",
         version: "1.1.9",
@@ -216,9 +214,15 @@ describe("rollback in Dagger (real SDK, recorded on 127.0.0.1)", () => {
 
     const queries = engine.allQueries();
     const argvs = execArgvs(queries);
-    // The pinned toolchain image plus the pinned openssh-client.
+    // The pinned toolchain image plus bookworm's openssh-client (no version pin Debian could drop), no cargo cache.
     expect(fieldCalls(queries, "from")).toContainEqual({ address: RUST_IMAGE });
-    expect(argvs.some((argv) => argv.join(" ").includes(`install -y --no-install-recommends ${SSH_CLIENT_PACKAGES[0]}`))).toBe(true);
+    expect(argvs).toContainEqual([
+      "sh",
+      "-c",
+      `apt-get update && apt-get install -y --no-install-recommends ${SSH_CLIENT_PACKAGES.join(" ")} && rm -rf /var/lib/apt/lists/*`,
+    ]);
+    expect(SSH_CLIENT_PACKAGES).toEqual(["openssh-client"]);
+    expect(fieldCalls(queries, "withMountedCache")).toEqual([]);
 
     // Every ssh and scp carries exactly SshSession's options (without connection sharing) and the mounted key.
     const expected = sshClientOptions({ knownHostsFile: KNOWN_HOSTS_PATH, connectTimeoutSeconds: 10 });
@@ -289,13 +293,15 @@ describe("rollback in Dagger (real SDK, recorded on 127.0.0.1)", () => {
         const invocation = env[INVOCATION_VARIABLE] as string;
         if (!lockInvocations.includes(invocation)) lockInvocations.push(invocation);
         return lockInvocations.indexOf(invocation) === 0
-          ? { exitCode: 10, stdout: '{"who":"alice","action":"deploy","version":"1.2.0"}\n' }
+          ? { exitCode: 10, stdout: 'age 7200\n{"who":"alice","action":"deploy","version":"1.2.0"}\n' }
           : { exitCode: 0 };
       }),
       containerFiles: retained(),
     });
     const output = await rollback({ breakLock: true });
-    expect(output).toMatch(/^⚠️ prod-1: broke the deploy lock held by \{"who":"alice","action":"deploy","version":"1\.2\.0"\}\n/);
+    expect(output).toMatch(
+      /^⚠️ prod-1: broke the stale deploy lock, held by \{"who":"alice","action":"deploy","version":"1\.2\.0"\} for 7200 s \(stale after lock_stale_seconds = 3600 s\)\n/,
+    );
     expect(output).toContain("rolled back to 1.1.9 on prod-1, prod-2");
     expect(lockInvocations).toHaveLength(2);
   });
@@ -354,5 +360,29 @@ describe("rollback in Dagger (real SDK, recorded on 127.0.0.1)", () => {
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toBe("no [deploy.production] inventory in shriven-pipeline.toml");
     expect(execArgvs(engine.allQueries())).toEqual([]);
+  });
+
+  it("records who rolled back: the --actor given, or says it is unknown; the lock on each host names them too", async () => {
+    engine.reset({ ...source(), exec: hosts(), containerFiles: retained() });
+    const named = await rollback({ actor: "github-actions[bot]" });
+    expect(JSON.parse(named.trim().split("\n").at(-1) as string).actor).toBe("github-actions[bot]");
+    expect(engine.allQueries()).toContain("github-actions[bot]");
+    engine.reset({ ...source(), exec: hosts(), containerFiles: retained() });
+    const anonymous = await rollback({ actor: null });
+    expect(JSON.parse(anonymous.trim().split("\n").at(-1) as string).actor).toBe(UNKNOWN_ACTOR);
+  });
+
+  it.each([
+    ["a newline", "asha\nkind: deploy"],
+    ["a shell command", "asha$(id)"],
+    ["a quote and a semicolon", 'asha"; rm -rf /'],
+    ["nothing", ""],
+    ["too long a name", "a".repeat(101)],
+  ])("refuses an actor with %s before any exec", async (_, actor) => {
+    engine.reset({ ...source(), exec: hosts(), containerFiles: retained() });
+    const error = await rollback({ actor }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as Error).message).toMatch(/^actor: expected a GitHub login or a name/);
+    expect(engine.queries).toEqual([]);
   });
 });

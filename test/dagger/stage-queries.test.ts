@@ -1,8 +1,9 @@
 /**
  * `staging` and `production` in the Dagger module, run by the real SDK against
  * the recording GraphQL endpoint on 127.0.0.1: the stage's CLI runs in the
- * pinned toolchain image plus pinned openssh-client, git and Node 20, built
- * from the module's own source; the workspace keeps its git history; secrets
+ * pinned toolchain image plus bookworm's openssh-client and git and Node 24,
+ * built from the module's own source, on cargo caches fetched beforehand and
+ * read offline; the workspace keeps its git history; secrets
  * are only secret variables; the exec is kept out of the cache; a failed gate
  * fails the call with the run's output. What the CLI does inside is the host
  * run, tested end to end in test/deploy/.
@@ -63,25 +64,59 @@ async function production(exitCode: number, extra: { only?: string[]; overrideWi
 }
 
 describe("the staging and production functions (real SDK, recorded on 127.0.0.1)", () => {
+  it("production refuses `only` before anything runs: its gates are not a selection", async () => {
+    await expect(production(0, { only: ["pre-validation", "approval"] })).rejects.toThrow(
+      /production's gates cannot be switched off: --only pre-validation,approval leaves out the gates audit, licenses/,
+    );
+    expect(engine.allQueries()).not.toContain(CLI);
+  });
+
   it("production runs the CLI in the pinned container on the workspace, secrets only as secret variables", async () => {
-    const output = await production(0, { only: ["pre-validation", "approval"], overrideWindow: "exchange outage fix, CTO approved" });
+    const output = await production(0, { overrideWindow: "exchange outage fix, CTO approved" });
     expect(output).toBe("production stage passed in 31 min\n");
     const queries = engine.allQueries();
     const argvs = execArgvs(queries);
 
-    // The pinned images and packages: toolchain, openssh-client, git, and Node 20's node and npm.
+    // The pinned images and bookworm's packages: toolchain, openssh-client, git, and Node 24's node and npm.
     const images = fieldCalls(queries, "from").map((call) => call.address);
     expect(images).toContain(RUST_IMAGE);
     expect(images).toContain(NODE_IMAGE);
-    for (const pkg of [SSH_CLIENT_PACKAGES[0], PIPELINE_PACKAGES[0]])
-      expect(argvs.some((argv) => argv.join(" ").includes(`install -y --no-install-recommends ${pkg}`))).toBe(true);
+    expect(images.filter((image) => String(image).startsWith("node:"))).toEqual(images.filter((image) => image === NODE_IMAGE));
+    expect(NODE_IMAGE).toMatch(/^node:24-bookworm-slim@sha256:[0-9a-f]{64}$/);
+    for (const pkg of [...SSH_CLIENT_PACKAGES, ...PIPELINE_PACKAGES])
+      expect(argvs).toContainEqual([
+        "sh",
+        "-c",
+        `apt-get update && apt-get install -y --no-install-recommends ${pkg} && rm -rf /var/lib/apt/lists/*`,
+      ]);
+    // node and npm come from the pinned Node image's own files.
+    const fromNode = engine.queries.filter((query) => fieldCalls(query, "from").some((call) => call.address === NODE_IMAGE));
+    expect(fromNode.flatMap((query) => fieldCalls(query, "file"))).toContainEqual({ path: "/usr/local/bin/node" });
+    expect(fromNode.flatMap((query) => fieldCalls(query, "directory"))).toContainEqual({ path: "/usr/local/lib/node_modules/npm" });
     expect(fieldCalls(queries, "withFile")).toContainEqual(expect.objectContaining({ path: "/usr/local/bin/node" }));
-    // The module's own source, built there (npm ci runs the bundling prepare script).
+    // The module's own source, installed and then built there (no install script builds it).
     expect(fieldCalls(queries, "withDirectory")).toContainEqual(
       expect.objectContaining({ path: PIPELINE_DIR, exclude: ["node_modules", "dist", "sdk", "**/target"] }),
     );
-    expect(argvs).toContainEqual(["npm", "ci", "--no-audit", "--no-fund"]);
+    const stageChain = execArgvs(engine.queries.find((query) => execArgvs(query).some((argv) => argv.includes(CLI))) as string);
+    const npm = stageChain.filter((argv) => argv[0] === "npm");
+    expect(npm).toEqual([
+      ["npm", "ci", "--no-audit", "--no-fund"],
+      ["npm", "run", "build"],
+    ]);
     expect(queries).toContain("currentModule");
+
+    // cargo's caches: one fetch under the download lock before the stage, which reads them offline.
+    const fetchAt = engine.queries.findIndex((query) => execArgvs(query).some((argv) => argv.join(" ").endsWith("cargo fetch")));
+    const stageAt = engine.queries.findIndex((query) => execArgvs(query).some((argv) => argv.includes(CLI)));
+    expect(fetchAt).toBeGreaterThanOrEqual(0);
+    expect(fetchAt).toBeLessThan(stageAt);
+    const stageQuery = engine.queries[stageAt] as string;
+    expect(fieldCalls(stageQuery, "withMountedCache").filter((call) => String(call.path).startsWith("/usr/local/cargo/"))).toEqual([
+      { path: "/usr/local/cargo/registry", cache: expect.any(String), sharing: "SHARED" },
+      { path: "/usr/local/cargo/git", cache: expect.any(String), sharing: "SHARED" },
+    ]);
+    expect(fieldCalls(stageQuery, "withEnvVariable")).toContainEqual({ name: "CARGO_NET_OFFLINE", value: "true" });
     // The workspace at /src, as given (its .git kept by the function's ignore list).
     expect(fieldCalls(queries, "withMountedDirectory")).toContainEqual({ path: "/src", source: "workspace-directory-id" });
 
@@ -101,8 +136,6 @@ describe("the staging and production functions (real SDK, recorded on 127.0.0.1)
       "v1.2.3",
       "--override-window",
       "exchange outage fix, CTO approved",
-      "--only",
-      "pre-validation,approval",
     ]);
 
     // Secrets: variables by id, never their text, never asked for.
@@ -174,8 +207,28 @@ describe("the staging and production functions (real SDK, recorded on 127.0.0.1)
   it("refuses production arguments for staging (for callers of the core)", () => {
     const source = {} as never;
     expect(() => stageArgv({ stage: "staging", source, secrets: {}, tag: "v1.2.3" })).toThrow(
-      "--tag and --override-window are arguments of production, not of staging",
+      "--tag, --override-window, --policy-ref, --wait-starts-at and --emergency are arguments of production, not of staging",
+    );
+    expect(() => stageArgv({ stage: "staging", source, secrets: {}, emergency: "exchange outage, hotfix now" })).toThrow(
+      /are arguments of production, not of staging/,
     );
     expect(() => stageArgv({ stage: "production", source, secrets: {} })).toThrow("production needs --tag vX.Y.Z");
+    // The trusted ref of the approval policy and a recorded wait start reach the CLI as its options.
+    expect(
+      stageArgv({
+        stage: "production",
+        source,
+        secrets: {},
+        tag: "v1.2.3",
+        policyRef: "origin/trunk",
+        waitStartsAt: "2026-11-28T04:30:00Z",
+      }).slice(-4),
+    ).toEqual(["--policy-ref", "origin/trunk", "--wait-starts-at", "2026-11-28T04:30:00Z"]);
+    // The emergency hotfix's reason stays one argument, whatever it holds (the CLI checks its length).
+    const reason = "exchange outage; $(touch pwned) --only=fmt";
+    expect(stageArgv({ stage: "production", source, secrets: {}, tag: "v1.2.3", emergency: reason }).slice(-2)).toEqual([
+      "--emergency",
+      reason,
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The module's typedefs, as the Dagger SDK's own introspector reads them
- * offline, against what the README documents.
+ * offline, against what docs/dagger-module.md documents.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -9,10 +9,10 @@ import { kebab, type ScannedModule, scanModule, typeName } from "../helpers/dagg
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
-/** The README's function table: function → { args: "--name Type (default …|optional)", returns }. */
+/** The function table of docs/dagger-module.md: function → { args: "--name Type (default …|optional)", returns }. */
 function documentedFunctions(): Map<string, { args: string[]; returns: string }> {
-  const readme = readFileSync(resolve(ROOT, "README.md"), "utf8");
-  const section = readme.slice(readme.indexOf("### Functions"), readme.indexOf("### Composition"));
+  const doc = readFileSync(resolve(ROOT, "docs/dagger-module.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Functions"), doc.indexOf("## The staging and production functions"));
   const rows = section.split("\n").filter((line) => /^\| `[a-z-]+` +\|/.test(line));
   return new Map(
     rows.map((row) => {

@@ -1,4 +1,6 @@
-import { type CliIo, main } from "../../src/cli/main.js";
+import type { CliIo } from "../../src/cli/io.js";
+import { main } from "../../src/cli/main.js";
+import type { Clock } from "../../src/core/clock.js";
 
 /** What a CLI run printed and returned. */
 export interface CliRun {
@@ -7,10 +9,10 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs the CLI in-process with captured output and the given environment. */
+/** Runs the CLI in-process with captured output, the given environment and (when given) clock. */
 export async function runCli(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+  options: { cwd?: string; env?: Record<string, string | undefined>; clock?: Clock } = {},
 ): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
@@ -20,6 +22,7 @@ export async function runCli(
     env: options.env ?? { CI: "true" },
     cwd: options.cwd ?? process.cwd(),
     handleSignals: false,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   };
   const code = await main(args, io);
   return { code, stdout, stderr };

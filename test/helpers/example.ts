@@ -1,5 +1,7 @@
-import { appendFileSync, cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { execa } from "execa";
+import { ADVISORY_SNAPSHOT } from "./advisory-data.js";
 
 /** The bundled example workspace. */
 export const EXAMPLE = resolve(import.meta.dirname, "../../examples/trading-engine");
@@ -9,6 +11,17 @@ export function copyExample(parent: string): string {
   const dir = join(parent, "trading-engine");
   cpSync(EXAMPLE, dir, { recursive: true, filter: (src) => !src.startsWith(join(EXAMPLE, "target")) });
   return dir;
+}
+
+/** Builds the example's engine (`shriven-quant`, release, offline) in `workspace`; the binary's path. */
+export async function buildExampleEngine(workspace: string): Promise<string> {
+  await execa("cargo", ["build", "--release", "--offline", "-p", "engine"], {
+    cwd: workspace,
+    env: { CARGO_TARGET_DIR: join(workspace, "target") },
+    stdin: "ignore",
+    timeout: 300_000,
+  });
+  return join(workspace, "target", "release", "shriven-quant");
 }
 
 /** One deliberate defect, each caught by exactly one dev-stage step. */
@@ -75,13 +88,26 @@ export function injectDefect(dir: string, defect: Defect): void {
 }
 
 /**
- * Arguments that point a dev-stage run at the real advisory database
- * (`../shared/data`); where it is absent the copy's audit step is switched
- * off in its config instead, so the rest of the stage is still tested.
+ * Arguments that point a run at the RustSec snapshot bundled with the package, so the audit
+ * never reaches for the network in tests (its data is months old: dev warns, and the example's
+ * config relaxes production's limit for the same reason).
  */
-export function advisoryDbArgs(source: string): string[] {
-  const db = resolve(import.meta.dirname, "../../../shared/data/rustsec-advisory-db");
-  if (existsSync(join(db, "crates"))) return ["--advisory-db", db];
-  appendFileSync(join(source, "shriven-pipeline.toml"), "\n[steps.audit]\nenabled = false\n");
-  return [];
+export function advisoryDbArgs(): string[] {
+  return ["--advisory-db", ADVISORY_SNAPSHOT];
+}
+
+/**
+ * A shriven-pipeline.toml's text without the tables `names` and their sub-tables (`deploy` drops
+ * `[deploy.test]`, `[deploy.test.local]`, …), so a test can append its own in their place.
+ */
+export function withoutTables(text: string, names: readonly string[]): string {
+  let dropping = false;
+  return text
+    .split("\n")
+    .filter((line) => {
+      const header = /^\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?/.exec(line)?.[1];
+      if (header !== undefined) dropping = names.some((n) => header === n || header.startsWith(`${n}.`));
+      return !dropping;
+    })
+    .join("\n");
 }

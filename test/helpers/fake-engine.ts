@@ -3,6 +3,13 @@
  * the real SDK sends it the exact queries a module function builds; it
  * records them and answers each selection with plausible data (ids, exit
  * codes, file contents), so functions run end to end without an engine.
+ *
+ * It also plays the engine's side of the module function-call protocol the
+ * SDK's entrypoint speaks (dagger/dagger `sdk/typescript/src/module/entrypoint/
+ * entrypoint.ts`): a client registered with {@link FakeEngine.client} is a
+ * function call, and `currentModule { name }`, `currentFunctionCall { parentName
+ * name parent inputArgs }`, `returnValue` and `returnError` answer and record
+ * for it, as the engine does for the container it starts per call.
  */
 import { cpSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
@@ -52,16 +59,54 @@ export interface FakeEngineBehaviour {
   readonly secrets?: Readonly<Record<string, string>>;
   /** Milliseconds to wait before answering a query that asks for an exit code. */
   readonly execDelayMs?: number;
+  /**
+   * Functions of installed dependency modules, by the root field the generated client selects
+   * (`shrivenPipeline { dev(source: …) }`): called with the function's name and arguments, resolves to
+   * its return value (a scalar, or the id of a returned object) — as the engine does by starting that
+   * module's runtime.
+   */
+  readonly dependencies?: Readonly<Record<string, (fn: string, args: Readonly<Record<string, unknown>>) => Promise<unknown>>>;
+}
+
+/** The function call a client of the engine is running (what `currentFunctionCall` answers). */
+export interface FunctionCallContext {
+  /** The module's name as in its dagger.json (`currentModule { name }`). */
+  readonly module: string;
+  /** The object the function belongs to (`parentName`); "" asks the module to register its typedefs. */
+  readonly parentName: string;
+  /** The function's name, as registered (camelCase). */
+  readonly name: string;
+  /** The parent object's state (`parent`, JSON). */
+  readonly parent?: Readonly<Record<string, unknown>>;
+  /** Input arguments by name, as JSON-able values (an object argument is its id). */
+  readonly args?: Readonly<Record<string, unknown>>;
+}
+
+/** What a function call sent back through `returnValue` or `returnError`. */
+export interface FunctionCallReturn {
+  /** The JSON the function returned (`returnValue(value:)`), parsed. */
+  readonly value?: unknown;
+  /** The error it returned (`returnError(error:)`): the message and the values attached with `withValue`. */
+  readonly error?: { readonly message: string; readonly values: Readonly<Record<string, unknown>> };
+}
+
+/** A client of the fake engine: where and with what token to connect. */
+export interface EngineClient {
+  readonly port: number;
+  readonly token: string;
 }
 
 /** One step of the path from the query root to a field. */
-interface PathStep {
+export interface PathStep {
   readonly name: string;
   readonly args: Record<string, unknown>;
 }
 
-/** Ports 128–191 make the engine fail the exec instead of returning "any". */
+/** Exit codes 128–191 make the engine fail the exec instead of returning "any". */
 const SIGNAL_EXIT = (code: number) => code >= 128 && code <= 191;
+
+/** Fields of the function-call protocol whose answer depends on the calling client. */
+const CALL_FIELDS = new Set(["currentModule", "currentFunctionCall", "loadFunctionCallArgValueFromID"]);
 
 export class FakeEngine {
   readonly token = `fake-session-${process.pid}`;
@@ -71,6 +116,12 @@ export class FakeEngine {
   behaviour: FakeEngineBehaviour = {};
   private server: Server | undefined;
   private ids = 0;
+  /** Every id this engine handed out, and the selection path of the object it stands for. */
+  private readonly objects = new Map<string, readonly PathStep[]>();
+  /** Clients by token, with the function call each runs (none: a plain session). */
+  private readonly calls = new Map<string, FunctionCallContext | undefined>();
+  /** What each function call returned, by client token. */
+  private readonly returns = new Map<string, FunctionCallReturn>();
 
   /** Starts listening on 127.0.0.1 and points the SDK at it (DAGGER_SESSION_PORT/TOKEN). */
   async start(): Promise<void> {
@@ -83,8 +134,12 @@ export class FakeEngine {
           response.end(JSON.stringify(body));
         });
     });
+    // The SDK keeps its connection alive between queries, and a module may think for seconds between two
+    // (the entrypoint introspects its sources): close idle connections only long after, as the engine does,
+    // never under a client about to reuse one.
+    this.server.keepAliveTimeout = 600_000;
     await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    process.env.DAGGER_SESSION_PORT = String((this.server.address() as AddressInfo).port);
+    process.env.DAGGER_SESSION_PORT = String(this.port);
     process.env.DAGGER_SESSION_TOKEN = this.token;
   }
 
@@ -95,10 +150,36 @@ export class FakeEngine {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 
+  /** The port the engine listens on. */
+  get port(): number {
+    if (this.server === undefined) throw new Error("fake engine: not started");
+    return (this.server.address() as AddressInfo).port;
+  }
+
   /** Forgets recorded queries and sets how to answer. */
   reset(behaviour: FakeEngineBehaviour = {}): void {
     this.queries.length = 0;
     this.behaviour = behaviour;
+  }
+
+  /**
+   * A new client running `call` (or, without one, a plain session): the port and token to hand to the
+   * process the engine would start for it (`DAGGER_SESSION_PORT`, `DAGGER_SESSION_TOKEN`).
+   */
+  client(call?: FunctionCallContext): EngineClient {
+    const token = `fake-call-${++this.ids}-${process.pid}`;
+    this.calls.set(token, call);
+    return { port: this.port, token };
+  }
+
+  /** What the function call of `client` returned, if it has. */
+  returned(client: EngineClient): FunctionCallReturn | undefined {
+    return this.returns.get(client.token);
+  }
+
+  /** The selection path behind an id this engine handed out (how the object was built). */
+  objectPath(id: string): readonly PathStep[] | undefined {
+    return this.objects.get(id);
   }
 
   /** Every recorded query joined, for searching. */
@@ -107,8 +188,9 @@ export class FakeEngine {
   }
 
   private async handle(request: IncomingMessage): Promise<[number, unknown]> {
-    const expected = `Basic ${Buffer.from(`${this.token}:`).toString("base64")}`;
-    if (request.headers.authorization !== expected) return [401, { errors: [{ message: "bad session token" }] }];
+    const basic = (token: string) => `Basic ${Buffer.from(`${token}:`).toString("base64")}`;
+    const token = [this.token, ...this.calls.keys()].find((t) => request.headers.authorization === basic(t));
+    if (token === undefined) return [401, { errors: [{ message: "bad session token" }] }];
     let text = "";
     for await (const chunk of request) text += chunk;
     const { query } = JSON.parse(text) as { query: string };
@@ -120,33 +202,79 @@ export class FakeEngine {
       this.pending--;
     }
     try {
-      return [200, { data: this.answer(operation.selectionSet, []) }];
+      return [200, { data: await this.answer(operation.selectionSet, [], token) }];
     } catch (error) {
       if (error instanceof FakeExecError) return [200, { data: null, errors: [{ message: error.message, extensions: error.extensions }] }];
       throw error;
     }
   }
 
-  private answer(selectionSet: SelectionSetNode, path: PathStep[]): Record<string, unknown> {
+  private async answer(selectionSet: SelectionSetNode, path: PathStep[], token: string): Promise<Record<string, unknown>> {
     const data: Record<string, unknown> = {};
     for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        Object.assign(data, await this.answer(selection.selectionSet, path, token));
+        continue;
+      }
       if (selection.kind !== Kind.FIELD) continue;
-      const step: PathStep = { name: selection.name.value, args: argumentsOf(selection) };
       const key = selection.alias?.value ?? selection.name.value;
-      data[key] = selection.selectionSet === undefined ? this.leaf(step, path) : this.answer(selection.selectionSet, [...path, step]);
+      data[key] = await this.field(selection, path, token);
     }
     return data;
   }
 
-  private leaf(field: PathStep, path: PathStep[]): unknown {
+  private async field(selection: FieldNode, path: PathStep[], token: string): Promise<unknown> {
+    const name = selection.name.value;
+    const args = argumentsOf(selection);
+    const dependency = path.length === 0 ? this.behaviour.dependencies?.[name] : undefined;
+    if (dependency !== undefined) return this.dependencyCall(dependency, selection, token);
+    // `node(id:) { ... on T { … } }` loads an object by id, like `loadTFromID(id:)`.
+    const inline = selection.selectionSet?.selections.find((s) => s.kind === Kind.INLINE_FRAGMENT);
+    const stepName =
+      name === "node" && inline?.kind === Kind.INLINE_FRAGMENT ? `load${inline.typeCondition?.name.value ?? ""}FromID` : name;
+    const step: PathStep = { name: stepName, args };
+    if (name === "inputArgs" && path.at(-1)?.name === "currentFunctionCall") {
+      const call = this.calls.get(token);
+      return Object.keys(call?.args ?? {}).map((arg) => ({ id: `arg:${arg}` }));
+    }
+    if (selection.selectionSet === undefined) return this.leaf(step, path, token);
+    return this.answer(selection.selectionSet, [...path, step], token);
+  }
+
+  /**
+   * Answers `dependency { fn(args) }` by calling the dependency's function; when `fn` returns an object,
+   * what the query selects on it is answered on the object its id stands for.
+   */
+  private async dependencyCall(
+    dependency: NonNullable<FakeEngineBehaviour["dependencies"]>[string],
+    selection: FieldNode,
+    token: string,
+  ): Promise<Record<string, unknown>> {
+    const data: Record<string, unknown> = {};
+    for (const fn of selection.selectionSet?.selections ?? []) {
+      if (fn.kind !== Kind.FIELD) continue;
+      const value = await dependency(fn.name.value, argumentsOf(fn));
+      data[fn.alias?.value ?? fn.name.value] =
+        fn.selectionSet === undefined
+          ? value
+          : await this.answer(fn.selectionSet, [{ name: "loadObjectFromID", args: { id: value } }], token);
+    }
+    return data;
+  }
+
+  private leaf(field: PathStep, path: PathStep[], token: string): unknown {
     const nearest = (name: string) => [...path].reverse().find((p) => p.name === name);
+    const parent = path.at(-1)?.name;
+    if (parent !== undefined && CALL_FIELDS.has(parent)) return this.callLeaf(field, path, token);
     switch (field.name) {
       case "id":
       case "sync": {
         // An object loaded from an id keeps that id, as in the engine.
         const loaded = path.at(-1);
         if (loaded !== undefined && /^load\w+FromID$/.test(loaded.name)) return loaded.args.id;
-        return `fake-id-${++this.ids}`;
+        const id = `fake-id-${++this.ids}`;
+        this.objects.set(id, [...path]);
+        return id;
       }
       case "exitCode":
       case "stdout":
@@ -198,6 +326,51 @@ export class FakeEngine {
         return null;
     }
   }
+
+  /** The function-call protocol: what the calling client's function call is, and what it returns. */
+  private callLeaf(field: PathStep, path: PathStep[], token: string): unknown {
+    const parent = path.at(-1) as PathStep;
+    const call = this.calls.get(token);
+    if (call === undefined) throw new Error(`fake engine: ${parent.name} asked outside a function call`);
+    if (parent.name === "currentModule") {
+      if (field.name === "name") return call.module;
+      throw new Error(`fake engine: currentModule.${field.name} is not played`);
+    }
+    if (parent.name === "loadFunctionCallArgValueFromID") {
+      const name = String(parent.args.id).replace(/^arg:/, "");
+      if (field.name === "name") return name;
+      if (field.name === "value") return JSON.stringify(call.args?.[name] ?? null);
+      if (field.name === "id") return parent.args.id;
+      throw new Error(`fake engine: argument ${field.name} is not played`);
+    }
+    switch (field.name) {
+      case "parentName":
+        return call.parentName;
+      case "name":
+        return call.name;
+      case "parent":
+        return JSON.stringify(call.parent ?? {});
+      case "returnValue":
+        this.returns.set(token, { value: JSON.parse(String(field.args.value)) });
+        return null;
+      case "returnError":
+        this.returns.set(token, { error: this.errorFrom(String(field.args.error)) });
+        return null;
+      default:
+        throw new Error(`fake engine: currentFunctionCall.${field.name} is not played`);
+    }
+  }
+
+  /** The message and values of an `error(message:) { withValue(name:, value:) … }` object, from its id. */
+  private errorFrom(id: string): NonNullable<FunctionCallReturn["error"]> {
+    const steps = this.objects.get(id) ?? [];
+    const created = steps.find((s) => s.name === "error");
+    if (created === undefined) throw new Error(`fake engine: ${id} is not an error object`);
+    const values = Object.fromEntries(
+      steps.filter((s) => s.name === "withValue").map((s) => [String(s.args.name), JSON.parse(String(s.args.value)) as unknown]),
+    );
+    return { message: String(created.args.message), values };
+  }
 }
 
 /** The engine's answer to an exec killed by a signal: a GraphQL error the SDK turns into ExecError. */
@@ -224,6 +397,7 @@ export function fieldCalls(query: string, name: string): Record<string, unknown>
   const found: Record<string, unknown>[] = [];
   const walk = (selectionSet: SelectionSetNode | undefined): void => {
     for (const selection of selectionSet?.selections ?? []) {
+      if (selection.kind === Kind.INLINE_FRAGMENT) walk(selection.selectionSet);
       if (selection.kind !== Kind.FIELD) continue;
       if (selection.name.value === name) found.push(argumentsOf(selection));
       walk(selection.selectionSet);

@@ -8,7 +8,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from "node:net";
 import { afterEach } from "vitest";
 import { z } from "zod";
-import { GITHUB_API_VERSION } from "../../src/release/github-release.js";
+import { GITHUB_API_VERSION } from "../../src/adapters/github.js";
 
 export const TOKEN = "ghp_S3CR3Tt0kenNeverToBeSeen0123456789";
 export const OWNER = "shriven";

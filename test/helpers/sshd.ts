@@ -4,6 +4,13 @@
  * ed25519 host key, key-only login for one client key pair shared by every
  * test host of the file, no forwarding of any kind, and a scratch folder a
  * test can use as a deploy root.
+ *
+ * Each server gives its sessions a HOME of their own (`SetEnv HOME=…`, an
+ * empty folder), as a deploy user on a real host has: the login shell sshd
+ * starts for every command then reads that folder's dotfiles, never those of
+ * the user running the tests. A CI machine's root `.bashrc` that runs
+ * `pyenv rehash` made each session take a lock; a session killed by a test
+ * left it behind and every later session waited 60 s for it.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
@@ -13,8 +20,8 @@ import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, afterEach } from "vitest";
-import type { SshHost } from "../../src/deploy/ssh.js";
-import { signalGroup, waitForGroupExit } from "../../src/runners/process-group.js";
+import { signalGroup, waitForGroupExit } from "../../src/adapters/process-group.js";
+import type { SshHost } from "../../src/adapters/ssh/host.js";
 
 /** Where Debian's openssh-server puts the daemon. */
 export const SSHD_PATH = "/usr/sbin/sshd";
@@ -82,8 +89,10 @@ export async function startSshd(options: { name?: string } = {}): Promise<TestHo
   try {
     const config = join(base, "sshd");
     const dir = join(base, "root");
+    const home = join(base, "home");
     mkdirSync(config);
     mkdirSync(dir);
+    mkdirSync(home);
     const hostKeyFile = join(config, "ssh_host_ed25519_key");
     await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", hostKeyFile]);
     const hostKey = (await readFile(`${hostKeyFile}.pub`, "utf8")).trim();
@@ -94,7 +103,7 @@ export async function startSshd(options: { name?: string } = {}): Promise<TestHo
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const configFile = join(config, "sshd_config");
-      await writeFile(configFile, sshdConfig(config, hostKeyFile, port));
+      await writeFile(configFile, sshdConfig(config, hostKeyFile, port, home));
       const daemon = execa(SSHD_PATH, ["-D", "-e", "-f", configFile], {
         detached: true,
         reject: false,
@@ -140,7 +149,7 @@ export function fingerprintOf(keyLine: string): string {
   return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 
-function sshdConfig(config: string, hostKeyFile: string, port: number): string {
+function sshdConfig(config: string, hostKeyFile: string, port: number, home: string): string {
   const root = process.getuid?.() === 0;
   const lines = [
     `Port ${port}`,
@@ -158,6 +167,7 @@ function sshdConfig(config: string, hostKeyFile: string, port: number): string {
     "AllowTcpForwarding no",
     "X11Forwarding no",
     "PermitUserEnvironment no",
+    `SetEnv HOME=${home}`,
     "PermitTunnel no",
     "UseDNS no",
     "PrintMotd no",

@@ -1,5 +1,5 @@
 /** Builds small {@link MarketTape}s for tests, one plain object per event. */
-import { EventKind, type MarketTape, Side, type SymbolInfo } from "../../src/market/types.js";
+import { BookSync, EventKind, type MarketTape, Side, type SymbolInfo } from "../../src/market/types.js";
 
 export interface TapeEvent {
   /** ns after the tape's base time. */
@@ -23,6 +23,8 @@ export interface TapeEvent {
   /** Depth changes or snapshot levels: [price, qty]. */
   readonly bids?: readonly (readonly [number, number])[];
   readonly asks?: readonly (readonly [number, number])[];
+  /** Depth or snapshot the reader marked {@link BookSync.Broken} (a gap, a snapshot nothing bridges). */
+  readonly broken?: boolean;
 }
 
 const KINDS = { trade: EventKind.Trade, quote: EventKind.Quote, depth: EventKind.Depth, snapshot: EventKind.Snapshot } as const;
@@ -88,7 +90,7 @@ export function tape(events: readonly TapeEvent[]): MarketTape {
       qty2[i] = e.askQty ?? 0;
       seen(e.bid, e.bidQty);
       seen(e.ask, e.askQty);
-    }
+    } else side[i] = e.broken === true ? BookSync.Broken : BookSync.InStep;
     levelStart[i] = level;
     for (const [levels, levelSideValue] of [
       [e.bids ?? [], Side.Buy],
@@ -106,6 +108,8 @@ export function tape(events: readonly TapeEvent[]): MarketTape {
   });
   const symbols: SymbolInfo[] = [...symbolIndex.keys()].map((name, i) => ({
     symbol: name,
+    venue: "binance",
+    market: "spot",
     priceDecimals: priceDecimals[i] ?? 0,
     qtyDecimals: qtyDecimals[i] ?? 0,
   }));
@@ -131,5 +135,6 @@ export function tape(events: readonly TapeEvent[]): MarketTape {
     levelQty,
     levelSide,
     faults: [],
+    ignored: [],
   };
 }

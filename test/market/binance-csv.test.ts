@@ -46,7 +46,7 @@ describe("Binance trades CSV", () => {
     ["without a header", TRADES_MS, 1],
   ])("reads a trades file %s, times in ms", async (_name, lines, firstLine) => {
     const { tape } = await readMarketData(csvFile("BTCUSDT-trades-2024-08-08.csv", lines));
-    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", priceDecimals: 2, qtyDecimals: 5 }]);
+    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", venue: "binance", market: "spot", priceDecimals: 2, qtyDecimals: 5 }]);
     expect(tape.baseNs).toBe(1723161255000000000n);
     expect(Array.from(tape.kind)).toEqual([EventKind.Trade, EventKind.Trade, EventKind.Trade]);
     expect(Array.from(tape.t)).toEqual([342_000_000, 342_000_000, 1_001_000_000]);
@@ -68,7 +68,7 @@ describe("Binance trades CSV", () => {
     expect(Array.from(tape.id)).toEqual([3370113620, 3370113621]);
     expect(Array.from(tape.price)).toEqual([93576, 93575.99]);
     expect(Array.from(tape.side)).toEqual([Side.Buy, Side.Sell]);
-    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", priceDecimals: 2, qtyDecimals: 5 }]);
+    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", venue: "binance", market: "spot", priceDecimals: 2, qtyDecimals: 5 }]);
   });
 
   it("reads aggTrades in ms and trades in µs too", async () => {

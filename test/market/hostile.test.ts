@@ -252,7 +252,7 @@ describe("order, duplicates, gaps and crossed books", () => {
   it("a snapshot before any stream event takes the file's symbol", async () => {
     const path = captureFile([snapshot(at(0), 50, [["100.25", "1"]], [["101", "1.125"]]), quote(at(1), 51, "100.25", "101")]);
     const { tape } = await readMarketData(path);
-    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", priceDecimals: 2, qtyDecimals: 5 }]);
+    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", venue: "binance", market: "spot", priceDecimals: 2, qtyDecimals: 5 }]);
     expect(Array.from(tape.kind)).toEqual([EventKind.Snapshot, EventKind.Quote]);
     expect(Array.from(tape.levelPrice)).toEqual([100.25, 101]);
   });

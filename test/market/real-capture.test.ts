@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readMarketData } from "../../src/market/read-market.js";
 import { EventKind, type MarketTape, Side } from "../../src/market/types.js";
-import { HAS_MARKET_CAPTURE, MARKET_CAPTURE_DIR } from "../helpers/shared-data.js";
+import { MARKET_CAPTURE_DIR } from "../helpers/market-data.js";
 import { tempDir } from "../helpers/temp.js";
 import { expectSameTape } from "./capture-lines.js";
 
@@ -36,14 +36,14 @@ function firstOf(tape: MarketTape, kind: EventKind): number {
   return tape.kind.indexOf(kind);
 }
 
-describe.skipIf(!HAS_MARKET_CAPTURE)("the real Binance BTCUSDT capture", () => {
+describe("the real Binance BTCUSDT capture", () => {
   it("reads day 1: 41,249 lines, every event kept, no faults", async () => {
     const { tape, cached } = await readMarketData(DAY1);
     expect(cached).toEqual([false]);
     expect(countKinds(tape)).toEqual({ trade: 9757, quote: 28040, depth: 3451, snapshot: 1 });
     expect(tape.length).toBe(41249);
     expect(tape.faults).toEqual([]);
-    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", priceDecimals: 2, qtyDecimals: 6 }]);
+    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", venue: "binance", market: "spot", priceDecimals: 2, qtyDecimals: 6 }]);
     expect(tape.baseNs).toBe(1723161253000000000n);
 
     // line 1: the first depth update
@@ -107,7 +107,7 @@ describe.skipIf(!HAS_MARKET_CAPTURE)("the real Binance BTCUSDT capture", () => {
     const { tape } = await readMarketData(DAY2);
     expect(countKinds(tape)).toEqual({ trade: 10147, quote: 45134, depth: 3044, snapshot: 0 });
     expect(tape.faults).toEqual([]);
-    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", priceDecimals: 2, qtyDecimals: 6 }]);
+    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", venue: "binance", market: "spot", priceDecimals: 2, qtyDecimals: 6 }]);
     expect(tape.baseNs).toBe(1723161600000000000n);
     expect([tape.kind[0], ns(tape, 0), tape.id2[0], tape.id[0], tape.levelCount[0]]).toEqual([
       EventKind.Depth,
@@ -150,7 +150,7 @@ describe.skipIf(!HAS_MARKET_CAPTURE)("the real Binance BTCUSDT capture", () => {
     expect([tape.line[41249], ns(tape, 41249)]).toEqual([1, 1723161600001658384n]);
     const ids = tape.id.filter((_, i) => tape.kind[i] === EventKind.Trade);
     expect(ids.every((id, i) => i === 0 || id === (ids[i - 1] as number) + 1)).toBe(true);
-    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", priceDecimals: 2, qtyDecimals: 6 }]);
+    expect(tape.symbols).toEqual([{ symbol: "BTCUSDT", venue: "binance", market: "spot", priceDecimals: 2, qtyDecimals: 6 }]);
     expect(tape.faults).toEqual([]);
   });
 

@@ -1,16 +1,29 @@
 /** Building tapes, merging them, and printing decimals. */
 import { describe, expect, it } from "vitest";
-import { decimalsOf, formatDecimal, mergeTapes, TapeBuilder } from "../../src/market/tape-builder.js";
-import { type DataFault, EventKind, type MarketTape, Side } from "../../src/market/types.js";
+import { decimalsOf, formatDecimal } from "../../src/market/decimal-text.js";
+import { mergeTapes } from "../../src/market/merge-tapes.js";
+import { TapeBuilder } from "../../src/market/tape-builder.js";
+import { BookSync, type DataFault, EventKind, MarketDataError, type MarketTape, type MarketType, Side } from "../../src/market/types.js";
 
 const S = 1_000_000_000n;
 const BASE = 1723161254n * S;
 
-function tapeOf(source: string, symbol: string, times: readonly number[], faults: DataFault[] = []): MarketTape {
+/** The facts a reader of a spot file with `faults` hands to `finish`. */
+function facts(source: string, faults: DataFault[] = [], market: MarketType = "spot") {
+  return { source, venue: "binance", market, faults, ignored: [] } as const;
+}
+
+function tapeOf(
+  source: string,
+  symbol: string,
+  times: readonly number[],
+  faults: DataFault[] = [],
+  market: MarketType = "spot",
+): MarketTape {
   const builder = new TapeBuilder();
   for (const [i, ms] of times.entries())
     builder.trade({ line: i + 1, ns: BASE + BigInt(ms) * 1_000_000n, symbol, price: "100.5", qty: "1", side: Side.Buy, id: i + 1 });
-  return builder.finish(source, faults);
+  return builder.finish(facts(source, faults, market));
 }
 
 describe("TapeBuilder", () => {
@@ -36,13 +49,14 @@ describe("TapeBuilder", () => {
       bids: [["61837.5", "0"]],
       asks: [["61838.125", "2"]],
     });
-    b.snapshot({ line: 6, ns: BASE + 3n * S, symbol: "BTCUSDT", lastId: 12, bids: [["61837.5", "1"]], asks: [] });
+    const row = b.snapshot({ line: 6, ns: BASE + 3n * S, symbol: "BTCUSDT", lastId: 12, bids: [["61837.5", "1"]], asks: [] });
+    expect(row).toBe(3);
     expect(b.length).toBe(4);
-    const tape = b.finish("x", []);
+    const tape = b.finish(facts("x"));
     expect(tape.baseNs).toBe(BASE);
     expect(tape.symbols).toEqual([
-      { symbol: "BTCUSDT", priceDecimals: 3, qtyDecimals: 5 },
-      { symbol: "ETHUSDT", priceDecimals: 1, qtyDecimals: 4 },
+      { symbol: "BTCUSDT", venue: "binance", market: "spot", priceDecimals: 3, qtyDecimals: 5 },
+      { symbol: "ETHUSDT", venue: "binance", market: "spot", priceDecimals: 1, qtyDecimals: 4 },
     ]);
     expect(Array.from(tape.kind)).toEqual([EventKind.Quote, EventKind.Trade, EventKind.Depth, EventKind.Snapshot]);
     expect(Array.from(tape.symbol)).toEqual([0, 1, 0, 0]);
@@ -72,7 +86,7 @@ describe("TapeBuilder", () => {
   });
 
   it("gives an empty tape with base 0", () => {
-    const tape = new TapeBuilder().finish("none", []);
+    const tape = new TapeBuilder().finish(facts("none"));
     expect([tape.length, tape.baseNs, tape.t.length, tape.symbols]).toEqual([0, 0n, 0, []]);
   });
 
@@ -116,20 +130,53 @@ describe("mergeTapes", () => {
     const day1 = new TapeBuilder();
     day1.quote({ line: 9, ns: BASE + 999n, symbol: "BTCUSDT", bid: "1", bidQty: "1", ask: "2", askQty: "1", updateId: 4 });
     day1.depth({ line: 10, ns: BASE + 1000n, symbol: "BTCUSDT", firstId: 3, lastId: 4, bids: [["1.2", "1"]], asks: [] });
-    const merged = mergeTapes([day2.finish("d2", []), day1.finish("d1", [])]);
+    const merged = mergeTapes([day2.finish(facts("d2")), day1.finish(facts("d1"))]);
     expect(merged.baseNs).toBe(BASE);
     expect(Array.from(merged.t)).toEqual([999, 1000, 86_400e9 + 7]);
     expect(Array.from(merged.levelStart)).toEqual([0, 0, 1]);
     expect(Array.from(merged.levelCount)).toEqual([0, 1, 2]);
     expect(Array.from(merged.levelPrice)).toEqual([1.2, 1.25, 1.5]);
-    expect(merged.symbols).toEqual([{ symbol: "BTCUSDT", priceDecimals: 2, qtyDecimals: 3 }]);
+    expect(merged.symbols).toEqual([{ symbol: "BTCUSDT", venue: "binance", market: "spot", priceDecimals: 2, qtyDecimals: 3 }]);
   });
 
   it("merges nothing into an empty tape and skips empty tapes", () => {
     expect(mergeTapes([]).length).toBe(0);
-    const merged = mergeTapes([new TapeBuilder().finish("empty", []), tapeOf("a", "BTCUSDT", [3000])]);
+    const merged = mergeTapes([new TapeBuilder().finish(facts("empty")), tapeOf("a", "BTCUSDT", [3000])]);
     expect(merged.baseNs).toBe(BASE + 3n * S);
     expect(Array.from(merged.t)).toEqual([0]);
+  });
+
+  it("keys instruments by venue, market and symbol: one symbol from spot and USD-M futures is refused, naming both files", () => {
+    const spot = tapeOf("spot.gz", "BTCUSDT", [1000]);
+    const futures = tapeOf("usdm.gz", "BTCUSDT", [2000], [], "usdm");
+    expect(() => mergeTapes([spot, futures])).toThrow(MarketDataError);
+    expect(() => mergeTapes([spot, futures])).toThrow(
+      "BTCUSDT is Binance spot in spot.gz and Binance USD-M futures in usdm.gz: the engine protocol names instruments by symbol alone, so one replay cannot hold both",
+    );
+    const two = mergeTapes([tapeOf("usdm.gz", "BTCUSDT", [1000], [], "usdm"), tapeOf("eth.gz", "ETHUSDT", [2000])]);
+    expect(two.symbols.map((s) => [s.symbol, s.market])).toEqual([
+      ["BTCUSDT", "usdm"],
+      ["ETHUSDT", "spot"],
+    ]);
+  });
+
+  it("concatenates the ignored messages of every tape", () => {
+    const ignored = { kind: "markPrice", count: 3, firstLine: 2, reason: "mark price and funding are not simulated" } as const;
+    const b = new TapeBuilder();
+    b.trade({ line: 1, ns: BASE, symbol: "BTCUSDT", price: "1", qty: "1", side: Side.Buy, id: 1 });
+    const merged = mergeTapes([b.finish({ ...facts("f.gz", [], "usdm"), ignored: [ignored] }), tapeOf("g.gz", "ETHUSDT", [5])]);
+    expect(merged.ignored).toEqual([ignored]);
+  });
+});
+
+describe("book sync flags", () => {
+  it("depth and snapshot rows start in step, and markBroken flags a row afterwards", () => {
+    const b = new TapeBuilder();
+    const depth = b.depth({ line: 1, ns: BASE, symbol: "BTCUSDT", firstId: 1, lastId: 2, bids: [], asks: [] });
+    const snapshot = b.snapshot({ line: 2, ns: BASE + 1n, symbol: "BTCUSDT", lastId: 2, bids: [], asks: [] });
+    b.markBroken(snapshot);
+    const tape = b.finish(facts("x"));
+    expect([tape.side[depth], tape.side[snapshot]]).toEqual([BookSync.InStep, BookSync.Broken]);
   });
 });
 

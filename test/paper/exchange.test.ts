@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { Side } from "../../src/market/types.js";
-import { Exchange, type ExchangeConfig, type ExchangeReport, type OrderRequest, type PreTradeCheck } from "../../src/paper/exchange.js";
+import { Exchange, type PreTradeCheck } from "../../src/paper/exchange.js";
+import type { ExchangeConfig } from "../../src/paper/matching.js";
+import type { ExchangeReport, OrderRequest } from "../../src/paper/orders.js";
 import { type TapeEvent, tape } from "../helpers/tape.js";
 
 const FEES: ExchangeConfig = { makerFeeBps: 2, takerFeeBps: 5 };
@@ -554,5 +556,88 @@ describe("onMarket without orders", () => {
     expect([sim.exchange.mid(0), sim.exchange.mid(1)]).toEqual([100.5, 10.25]);
     expect([sim.exchange.lastTradePrice(0), sim.exchange.lastTradePrice(1)]).toEqual([undefined, 10.5]);
     expect(sim.exchange.now).toBe(2);
+  });
+});
+
+describe("the L2 book in step with the venue's (BookSync from the reader)", () => {
+  const BOOK: TapeEvent = {
+    t: 10,
+    kind: "snapshot",
+    id: 10,
+    bids: [[100, 5]],
+    asks: [
+      [101, 1],
+      [102, 2],
+      [103, 3],
+      [104, 4],
+    ],
+  };
+
+  it("a snapshot re-applies, in order, the updates received before it that are newer than it, not the older ones", () => {
+    const sim = new Sim([
+      // u 8 ≤ 10: the snapshot holds it already.
+      { t: 0, kind: "depth", id: 8, firstId: 7, asks: [[101, 9]] },
+      { t: 1, kind: "depth", id: 12, firstId: 9, asks: [[102, 7]] },
+      {
+        t: 2,
+        kind: "depth",
+        id: 14,
+        firstId: 13,
+        asks: [
+          [102, 6],
+          [103, 0],
+        ],
+      },
+      BOOK,
+    ]);
+    sim.play();
+    // 102: 7 then 6 (order kept); 103 removed.
+    expect(fills(sim.submit({ clientId: "b", side: BUY, type: "market", qty: 20 }))).toEqual([
+      [101, 1, "taker", 19],
+      [102, 6, "taker", 13],
+      [104, 4, "taker", 9],
+    ]);
+  });
+
+  it("stops re-applying at the update that started the run after a gap", () => {
+    const sim = new Sim([
+      // Before the gap (the reader marked the next update broken): not part of the run the snapshot aligns with.
+      { t: 0, kind: "depth", id: 30, firstId: 26, asks: [[105, 1]] },
+      { t: 1, kind: "depth", id: 20, firstId: 15, asks: [[102, 8]], broken: true },
+      { t: 2, kind: "depth", id: 25, firstId: 21, asks: [[103, 6]] },
+      { ...BOOK, id: 18, asks: BOOK.asks?.slice(0, 3) },
+    ]);
+    sim.play();
+    expect(fills(sim.submit({ clientId: "b", side: BUY, type: "market", qty: 20 })).map(([price, qty]) => [price, qty])).toEqual([
+      [101, 1],
+      [102, 8],
+      [103, 6],
+    ]);
+  });
+
+  it("a broken update drops the levels behind the quote until the next snapshot; a broken update older than the snapshot does not", () => {
+    const older = new Sim([QUOTE, BOOK, { t: 11, kind: "depth", id: 9, firstId: 9, asks: [[102, 0]], broken: true }]);
+    older.play();
+    expect(fills(older.submit({ clientId: "a", side: BUY, type: "market", qty: 3 })).map(([price]) => price)).toEqual([101, 102]);
+    const sim = new Sim([
+      QUOTE,
+      BOOK,
+      { t: 11, kind: "depth", id: 15, firstId: 13, asks: [[102, 9]], broken: true },
+      { t: 12, kind: "depth", id: 16, firstId: 16, asks: [[103, 9]] },
+      { ...BOOK, t: 13, id: 20, asks: [[102, 2.5]] },
+    ]);
+    sim.play(3);
+    // Only the quoted 1.5 at 101: the L2 levels are unknown, neither the snapshot's nor the updates'.
+    expect(fills(sim.submit({ clientId: "b", side: BUY, type: "market", qty: 3 }))).toEqual([[101, 1.5, "taker", 1.5]]);
+    sim.play();
+    expect(fills(sim.submit({ clientId: "c", side: BUY, type: "market", qty: 3 }, 2000))).toEqual([[102, 2.5, "taker", 0.5]]);
+  });
+
+  it("a snapshot no update bridges is not used, and drops the book it would have replaced", () => {
+    const sim = new Sim([BOOK, { ...BOOK, t: 11, id: 40, asks: [[101, 50]], broken: true }]);
+    sim.play(0);
+    expect(fills(sim.submit({ clientId: "a", side: BUY, type: "market", qty: 1 }))).toEqual([[101, 1, "taker", 0]]);
+    sim.play();
+    expect(fills(sim.submit({ clientId: "b", side: BUY, type: "market", qty: 1 }, 2000))).toEqual([]);
   });
 });

@@ -4,9 +4,10 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type PaperRun, runPaperTrading } from "../../src/paper/harness.js";
-import { paperPolicyFrom } from "../../src/paper/paper-policy.js";
+import { runPaperTrading } from "../../src/paper/harness.js";
+import { paperPolicyFrom } from "../../src/paper/policy.js";
 import { buildPaperReport, paperReportMarkdown } from "../../src/paper/report.js";
+import type { PaperRun } from "../../src/paper/run-summary.js";
 import { type TapeEvent, tape } from "../helpers/tape.js";
 
 const ENGINE = join(import.meta.dirname, "../fixtures/engines/scripted-engine.mjs");

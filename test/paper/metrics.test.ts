@@ -1,8 +1,9 @@
 /** Equity curve sampling, drawdown, Sharpe and percentiles, on figures worked out by hand. */
 import { describe, expect, it } from "vitest";
 import { Side } from "../../src/market/types.js";
-import { Exchange, type ExchangeReport } from "../../src/paper/exchange.js";
+import { Exchange } from "../../src/paper/exchange.js";
 import { type EquityPoint, EquityRecorder, MINUTE_NS, maxDrawdown, percentiles, sharpe } from "../../src/paper/metrics.js";
+import type { ExchangeReport } from "../../src/paper/orders.js";
 import { RiskMonitor } from "../../src/paper/risk-monitor.js";
 import { tape } from "../helpers/tape.js";
 

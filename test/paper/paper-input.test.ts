@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parsePipelineConfig } from "../../src/config/pipeline-config.js";
-import { paperPolicyFrom, paperPolicySchema } from "../../src/paper/paper-policy.js";
+import { paperPolicyFrom, paperPolicySchema } from "../../src/paper/policy.js";
 import { ProtocolViolation, parseEngineLine, quoteLine, timeText } from "../../src/paper/protocol.js";
 import { allStepIds } from "../../src/stages/registry.js";
 import { runCli } from "../helpers/cli.js";
@@ -106,8 +106,11 @@ describe("[paper] settings", () => {
       memoryWarnPercent: 10,
       memoryFailPercent: 20,
       messageTimeoutMs: 5000,
+      minMarketSeconds: 3600,
+      market: undefined,
       faults: { malformed: "fail", unsorted: "fail", duplicate: "skip", gap: "skip", crossed: "skip" },
     });
+    expect(paperPolicyFrom({ min_market_seconds: 600, market: "usdm" })).toMatchObject({ minMarketSeconds: 600, market: "usdm" });
     expect(paperPolicyFrom({ faults: { duplicate: "fail" } }).faults).toMatchObject({ duplicate: "fail", malformed: "fail" });
   });
 
@@ -122,6 +125,10 @@ describe("[paper] settings", () => {
     ["engine_command = []", "paper.engine_command: expected a command"],
     ["require_profit = 1", "paper.require_profit: expected true or false"],
     ["latency = 5", "paper.latency: unknown key"],
+    ["min_market_seconds = -1", "paper.min_market_seconds: expected 0 or more seconds"],
+    ['min_market_seconds = "1h"', "paper.min_market_seconds: expected seconds"],
+    ['market = "futures"', 'paper.market: expected "spot", "usdm" or "coinm"'],
+    ["market = 1", 'paper.market: expected "spot", "usdm" or "coinm"'],
   ])("refuses %s", (table, message) => {
     const error = configError(() => parsePipelineConfig(`[paper]\n${table}\n`, "shriven-pipeline.toml", allStepIds()));
     expect(error.message).toContain("shriven-pipeline.toml");

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { Side } from "../../src/market/types.js";
-import { Exchange, type ExchangeReport, type FillReport, type OrderRequest } from "../../src/paper/exchange.js";
+import { Exchange } from "../../src/paper/exchange.js";
+import type { ExchangeReport, FillReport, OrderRequest } from "../../src/paper/orders.js";
 import { RiskMonitor } from "../../src/paper/risk-monitor.js";
 import { tape } from "../helpers/tape.js";
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseBaseline, saveBaseline } from "../../src/perf/baseline.js";
 import { comparePerf, describeMeasure } from "../../src/perf/compare.js";
-import { perfPolicyFrom, perfPolicySchema } from "../../src/perf/perf-policy.js";
+import { perfPolicyFrom, perfPolicySchema } from "../../src/perf/policy.js";
 import { configError } from "../helpers/config-error.js";
 import { tempDir } from "../helpers/temp.js";
 
@@ -60,10 +60,39 @@ describe("comparing with a baseline", () => {
     );
     expect(result.latencyBreaches).toEqual(["order_handling p99 120000 ns > 100000 ns"]);
     expect(result.unmatched).toEqual(["fresh: new, no baseline", "risk_check: in the baseline, not measured now"]);
+    expect(result.uncheckedLimits).toEqual([]);
+  });
+
+  it("says which latency limits it could not check: criterion results have no p99", () => {
+    const criterion = { samples: [40, 41, 39, 40, 40, 41], runs: [3, 3] };
+    const result = comparePerf(base, { benchmarks: { order_handling: criterion, risk_check: base.benchmarks.risk_check } }, options);
+    expect(result.latencyBreaches).toEqual([]);
+    expect(result.uncheckedLimits).toEqual([
+      "order_handling: p99 limit 100000 ns not checked (measured without a p99; criterion records means of batches of iterations)",
+    ]);
+  });
+
+  it("resamples criterion samples run by run: two slow runs of three are no proof of a regression", () => {
+    const run = (center: number) => [center, center + 0.2, center + 0.4, center + 0.1];
+    const before = { benchmarks: { parse: { samples: [...run(100), ...run(100), ...run(100)], runs: [4, 4, 4] } } };
+    const now = { benchmarks: { parse: { samples: [...run(100), ...run(118), ...run(125)], runs: [4, 4, 4] } } };
+    const mean = { ...options, gate: "wall-time" as const, latencyLimitsNs: {} };
+    expect(comparePerf(before, now, mean).measures[0]?.verdict).toBe("unchanged");
+    const ungrouped = { benchmarks: { parse: { samples: now.benchmarks.parse.samples } } };
+    expect(comparePerf({ benchmarks: { parse: { samples: before.benchmarks.parse.samples } } }, ungrouped, mean).measures[0]?.verdict).toBe(
+      "regressed",
+    );
   });
 });
 
 describe("baselines", () => {
+  it("keep how many criterion samples each run gave", () => {
+    const dir = tempDir();
+    const criterion = { benchmarks: { "group/parse/64": { samples: [10, 11, 10.5, 12], runs: [2, 2] } } };
+    const file = saveBaseline(dir, "main", criterion, { by: "Asha", reason: "criterion" }, new Date("2026-11-27T06:00:00Z"));
+    expect(parseBaseline(readFileSync(file, "utf8"), file).benchmarks).toEqual(criterion.benchmarks);
+  });
+
   it("save whole with an audit record of who, when and why, and read back", () => {
     const dir = tempDir();
     const file = saveBaseline(dir, "main", base, { by: "Asha", reason: "new order book" }, new Date("2026-11-27T06:00:00Z"));
@@ -105,6 +134,16 @@ describe("baselines", () => {
     ],
     ["a bad date", '{"schemaVersion":1,"name":"m","savedAt":"yesterday","benchmarks":{}}', "savedAt: expected an ISO date-time"],
     [
+      "runs that do not add up to the samples",
+      '{"schemaVersion":1,"name":"m","savedAt":"2026-01-01T00:00:00Z","benchmarks":{"a":{"samples":[1,2,3],"runs":[2]}}}',
+      "benchmarks.a.runs: expected sample counts adding up to the number of samples",
+    ],
+    [
+      "a run of no samples",
+      '{"schemaVersion":1,"name":"m","savedAt":"2026-01-01T00:00:00Z","benchmarks":{"a":{"samples":[1,2],"runs":[2,0]}}}',
+      "benchmarks.a.runs.1: expected counts above 0",
+    ],
+    [
       "fractional instructions",
       '{"schemaVersion":1,"name":"m","savedAt":"2026-01-01T00:00:00Z","benchmarks":{},"instructions":1.5}',
       "instructions",
@@ -118,7 +157,7 @@ describe("[perf] policy", () => {
   it("has the pipeline document's defaults", () => {
     expect(perfPolicyFrom(undefined)).toMatchObject({
       benchCommand: ["cargo", "bench", "--package", "engine"],
-      repeats: 10,
+      repeats: undefined,
       gate: "wall-time",
       thresholds: { dev: 5, staging: 10, production: 5 },
       latencyLimitsNs: { order_handling: 100_000, risk_check: 50_000 },
@@ -136,7 +175,7 @@ describe("[perf] policy", () => {
     [{ latency_limits_ns: { order_handling: "fast" } }, "expected nanoseconds"],
     [{ unknown: 1 }, "unknown: unknown key"],
   ])("refuses %j", async (raw, message) => {
-    const { describeIssues } = await import("../../src/config/zod-issues.js");
+    const { describeIssues } = await import("../../src/core/zod-issues.js");
     const parsed = perfPolicySchema.safeParse(raw);
     expect(parsed.success).toBe(false);
     expect(describeIssues(parsed.error?.issues ?? []).join("\n")).toContain(message);

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { analyzeMemoryGrowth, measureCommandMemory, type RssSample, sampleRss } from "../../src/perf/memory-growth.js";
+import { measureCommandMemory } from "../../src/perf/memory-command.js";
+import { analyzeMemoryGrowth, type RssSample, sampleRss } from "../../src/perf/memory-growth.js";
 
 /** `n` samples one second apart; `rss(i)` gives the level of sample i. */
 function series(n: number, rss: (i: number) => number): RssSample[] {

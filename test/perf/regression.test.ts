@@ -70,6 +70,74 @@ describe("bootstrap change of the mean", () => {
   });
 });
 
+/** `runs` runs of `perRun` samples each: every run's centre drifts from `center` by `between` (relative), samples by `within` around it. */
+function drifting(runs: number, perRun: number, center: number, between: number, within: number, seed: number): number[] {
+  const noise = samples(runs * (perRun + 1), 1, 1, seed).map((v) => v - 1);
+  const out: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const runCenter = center * (1 + between * (noise[r * (perRun + 1)] as number));
+    for (let i = 1; i <= perRun; i++) out.push(runCenter * (1 + within * (noise[r * (perRun + 1) + i] as number)));
+  }
+  return out;
+}
+
+describe("bootstrap change of samples grouped in runs (criterion: many samples per run)", () => {
+  it("resamples run by run: one slow run among three is no proof, though its samples alone would be", () => {
+    const run = (center: number) => Array.from({ length: 20 }, (_, i) => center + (i % 5) * 0.1);
+    const base = [...run(100), ...run(100), ...run(100)];
+    const now = [...run(100), ...run(112), ...run(118)];
+    const bySample = bootstrapChange(base, now);
+    expect(bySample.changePercent).toBeCloseTo(10, 0);
+    expect(decideChange(bySample, 5)).toBe("regressed");
+    const byRun = bootstrapChange(base, now, { baselineRuns: [20, 20, 20], currentRuns: [20, 20, 20] });
+    expect(byRun.changePercent).toBe(bySample.changePercent);
+    expect(byRun.lowerPercent).toBeLessThan(5);
+    expect(decideChange(byRun, 5)).toBe("unchanged");
+  });
+
+  it("with one run per side it is the plain bootstrap of that run's samples: same point, an interval as narrow", () => {
+    const base = samples(50, 100, 0.02, 11);
+    const now = samples(50, 120, 0.02, 12);
+    const plain = bootstrapChange(base, now);
+    const oneRun = bootstrapChange(base, now, { baselineRuns: [50], currentRuns: [50] });
+    expect(oneRun.changePercent).toBe(plain.changePercent);
+    expect(oneRun.upperPercent - oneRun.lowerPercent).toBeCloseTo(plain.upperPercent - plain.lowerPercent, 0);
+  });
+
+  it("A/A with a 4 % drift between runs: 3 runs resampled run by run stay quiet at 5 %, sample by sample or one run against one they cry wolf; +20 % is caught", () => {
+    const trials = 200;
+    const runs = [20, 20, 20];
+    let byRun = 0;
+    let bySample = 0;
+    let oneRun = 0;
+    let caught = 0;
+    for (let i = 0; i < trials; i++) {
+      const a = drifting(3, 20, 100, 0.04, 0.02, 3 * i + 1);
+      const b = drifting(3, 20, 100, 0.04, 0.02, 3 * i + 2);
+      const slower = drifting(3, 20, 120, 0.04, 0.02, 3 * i + 3);
+      const grouped = { seed: i, statistic: "min" as const, baselineRuns: runs, currentRuns: runs };
+      if (decideChange(bootstrapChange(a, b, grouped), 5) !== "unchanged") byRun++;
+      if (decideChange(bootstrapChange(a, b, { seed: i, statistic: "min" }), 5) !== "unchanged") bySample++;
+      if (decideChange(bootstrapChange(a, slower, grouped), 5) === "regressed") caught++;
+      const first = { seed: i, statistic: "min" as const, baselineRuns: [20], currentRuns: [20] };
+      if (decideChange(bootstrapChange(a.slice(0, 20), b.slice(0, 20), first), 5) !== "unchanged") oneRun++;
+    }
+    // The interval is 95 %: a true A/A lands past its lower end in at most 2.5 % of trials.
+    expect(byRun / trials).toBeLessThanOrEqual(0.025);
+    expect(bySample / trials).toBeGreaterThanOrEqual(0.1);
+    expect(oneRun / trials).toBeGreaterThanOrEqual(0.2);
+    expect(caught / trials).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it.each([
+    [[2], "baseline: runs must be whole numbers >= 1 adding up to the 3 samples, got [2]"],
+    [[1, 0, 2], "got [1, 0, 2]"],
+    [[], "got []"],
+  ])("refuses runs %j that do not cover the samples", (runs, message) => {
+    expect(() => bootstrapChange([1, 2, 3], [1, 2, 3], { baselineRuns: runs })).toThrow(message);
+  });
+});
+
 describe("instruction counts", () => {
   it("compare exactly", () => {
     const change = instructionChange(1_000_000, 1_100_000);

@@ -15,11 +15,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultPipelineConfig } from "../../src/config/pipeline-config.js";
-import type { StepContext } from "../../src/core/step.js";
+import type { StepContext } from "../../src/engine/step.js";
 import type { PerfMeasurement } from "../../src/perf/baseline.js";
 import { comparePerf, describeMeasure } from "../../src/perf/compare.js";
 import { measure } from "../../src/perf/measure.js";
-import { perfPolicyFrom } from "../../src/perf/perf-policy.js";
+import { perfPolicyFrom } from "../../src/perf/policy.js";
 import { HostRunner } from "../../src/runners/host-runner.js";
 import { copyExample } from "../helpers/example.js";
 
@@ -63,7 +63,7 @@ async function measureOnce(workspace: string): Promise<PerfMeasurement> {
       today: () => "2026-11-27",
     },
   };
-  return measure(context, POLICY);
+  return (await measure(context, POLICY)).measurement;
 }
 
 /**
@@ -124,16 +124,30 @@ describe("wall-time gate on the example (real cargo bench, alternating rounds)",
       let spins = Math.max(1, Math.round(((percent / 100) * fastest(probeBase)) / perSpinNs));
       let [tooFew, tooMany] = [0, Number.POSITIVE_INFINITY];
       const tried: { spins: number; actual: number; copy: string }[] = [];
-      for (let attempt = 0; attempt < 7; attempt++) {
-        const copy = copyWithSpins(`slow${percent}`, spins);
+      const attempt = async (count: number) => {
+        const copy = copyWithSpins(`slow${percent}`, count);
         const [a, b] = (await interleaved([clean, copy], 4)) as [PerfMeasurement, PerfMeasurement];
-        const actual = (fastest(b) / fastest(a) - 1) * 100;
-        tried.push({ spins, actual, copy });
+        const tryout = { spins: count, actual: (fastest(b) / fastest(a) - 1) * 100, copy };
+        tried.push(tryout);
+        return tryout;
+      };
+      const guess = spins;
+      for (let round = 0; round < 7; round++) {
+        const { actual, copy } = await attempt(spins);
         if (Math.abs(actual - percent) <= tolerance) return copy;
         if (actual < percent) tooFew = spins;
         else tooMany = spins;
         spins = Number.isFinite(tooMany) ? Math.round((tooFew + tooMany) / 2) : spins * 2;
         if (spins === tooFew || spins === tooMany) break;
+      }
+      // Bisection assumes the cost grows with the count; code layout breaks that (CI measured 5 spins −0.3 %,
+      // 6 spins +27.7 %, 8 spins +4.2 %). Then try the counts around the first guess not yet tried, a bounded few.
+      const untried = Array.from({ length: 2 * guess + 4 }, (_, i) => i + 1)
+        .filter((count) => !tried.some((t) => t.spins === count))
+        .sort((x, y) => Math.abs(x - guess) - Math.abs(y - guess));
+      for (const count of untried.slice(0, Math.max(0, 12 - tried.length))) {
+        const { actual, copy } = await attempt(count);
+        if (Math.abs(actual - percent) <= tolerance) return copy;
       }
       const closest = tried
         .filter((t) => t.actual >= accepted[0] && t.actual <= accepted[1])

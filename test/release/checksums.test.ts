@@ -6,9 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ChecksumError, formatSha256Sums, parseSha256Sums, sha256File, verifyChecksums } from "../../src/release/checksums.js";
 import { tempDir } from "../helpers/temp.js";
-
-const HAS_SHA256SUM = spawnSync("sha256sum", ["--version"], { encoding: "utf8" }).status === 0;
-const SKIP_REASON = HAS_SHA256SUM ? "" : " (skipped: no sha256sum on PATH)";
+import { needs } from "../helpers/tools.js";
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -146,7 +144,7 @@ describe("verifyChecksums", () => {
   });
 });
 
-describe.skipIf(!HAS_SHA256SUM)(`interop with GNU sha256sum${SKIP_REASON}`, () => {
+describe("interop with GNU sha256sum", needs("sha256sum"), () => {
   it("sha256sum -c accepts our list; we read sha256sum's text and binary output", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "app-linux"), "linux binary\n");

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { type PublishReleaseOptions, publishRelease, ReleaseAssetConflict, ReleaseError } from "../../src/release/github-release.js";
+import { publishRelease } from "../../src/release/github-release.js";
+import type { PublishReleaseOptions } from "../../src/release/publish-types.js";
+import { ReleaseAssetConflict, ReleaseError } from "../../src/release/release-error.js";
 import { close, type FakeAsset, type FakeGitHub, fakeGitHub, listen, OWNER, origin, REPO, TOKEN } from "../helpers/fake-github.js";
 import { tempDir } from "../helpers/temp.js";
 

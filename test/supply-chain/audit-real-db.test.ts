@@ -1,13 +1,18 @@
 /**
- * The audit decision on the real RustSec database, with lockfiles built around
+ * The audit decision on real RustSec advisories, with lockfiles built around
  * real advisories' boundaries. Each expected verdict is read off the advisory
- * text quoted above its case.
+ * text quoted above its case. Every case runs twice: on the advisory files
+ * (a folder of real ones) and on the bundled snapshot, which must decide the same.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadAdvisories } from "../../src/supply-chain/advisory-db.js";
+import { parseAdvisory } from "../../src/supply-chain/advisory.js";
+import { type LoadedAdvisories, loadAdvisories } from "../../src/supply-chain/advisory-db.js";
+import { readSnapshotFile, snapshotAdvisories } from "../../src/supply-chain/advisory-snapshot.js";
 import { audit, auditPolicyFrom, describeFinding } from "../../src/supply-chain/audit.js";
 import { CRATES_IO_SOURCES, parseLockfile } from "../../src/supply-chain/cargo-lock.js";
-import { ADVISORY_DB, HAS_ADVISORY_DB } from "../helpers/shared-data.js";
+import { ADVISORY_DB, ADVISORY_SNAPSHOT, ADVISORY_SNAPSHOT_DATE } from "../helpers/advisory-data.js";
 
 const REGISTRY = CRATES_IO_SOURCES[0];
 
@@ -18,18 +23,26 @@ function lockfile(packages: readonly [string, string, string?][]): string {
   return `version = 4\n\n${body.join("\n")}`;
 }
 
-/** Audits one package and returns the ids of the advisories it is affected by, per kind. */
-function verdict(name: string, version: string, source?: string) {
-  const lock = parseLockfile(lockfile([[name, version, source]]), "Cargo.lock");
-  const result = audit(lock, loadAdvisories(ADVISORY_DB, [name]), auditPolicyFrom(undefined), "2026-11-27");
-  return {
-    vulnerable: result.vulnerabilities.map((f) => f.advisory.id).sort(),
-    warnings: result.warnings.map((f) => f.advisory.id).sort(),
-    checked: result.checked,
-  };
-}
+const SNAPSHOT = readSnapshotFile(ADVISORY_SNAPSHOT);
 
-describe.skipIf(!HAS_ADVISORY_DB)("audit on the real RustSec database", () => {
+/** The two forms of the same advisories: the files, and the snapshot's entries. */
+const FORMS: readonly [string, (crates: string[]) => LoadedAdvisories][] = [
+  ["advisory files", (crates) => loadAdvisories(ADVISORY_DB, crates)],
+  ["bundled snapshot", (crates) => snapshotAdvisories(SNAPSHOT, crates)],
+];
+
+describe.each(FORMS)("audit on real RustSec advisories (%s)", (_, read) => {
+  /** Audits one package and returns the ids of the advisories it is affected by, per kind. */
+  function verdict(name: string, version: string, source?: string) {
+    const lock = parseLockfile(lockfile([[name, version, source]]), "Cargo.lock");
+    const result = audit(lock, read([name]), auditPolicyFrom(undefined), "2026-11-27");
+    return {
+      vulnerable: result.vulnerabilities.map((f) => f.advisory.id).sort(),
+      warnings: result.warnings.map((f) => f.advisory.id).sort(),
+      checked: result.checked,
+    };
+  }
+
   // RUSTSEC-2021-0072 (tokio): patched = [">= 1.5.1, < 1.6.0", ">= 1.6.3, < 1.7.0", ">= 1.7.2, < 1.8.0", ">= 1.8.1"], unaffected = ["< 0.3.0"]
   it.each([
     ["0.2.25", false, "below 0.3.0 is unaffected"],
@@ -104,12 +117,12 @@ describe.skipIf(!HAS_ADVISORY_DB)("audit on the real RustSec database", () => {
     expect(verdict("tokio", "1.8.0", "registry+https://my.registry/index")).toMatchObject({ vulnerable: [], checked: 0 });
     expect(verdict("tokio", "1.8.0", CRATES_IO_SOURCES[1]).vulnerable).toContain("RUSTSEC-2021-0072");
     const lock = parseLockfile('version = 3\n[[package]]\nname = "tokio"\nversion = "1.8.0"\n', "Cargo.lock");
-    expect(audit(lock, loadAdvisories(ADVISORY_DB, ["tokio"]), auditPolicyFrom(undefined), "2026-11-27").checked).toBe(0);
+    expect(audit(lock, read(["tokio"]), auditPolicyFrom(undefined), "2026-11-27").checked).toBe(0);
   });
 
   it("describes a finding with id, crate, version, title, patched versions and platform", () => {
     const lock = parseLockfile(lockfile([["tokio", "1.19.0"]]), "Cargo.lock");
-    const result = audit(lock, loadAdvisories(ADVISORY_DB, ["tokio"]), auditPolicyFrom(undefined), "2026-11-27");
+    const result = audit(lock, read(["tokio"]), auditPolicyFrom(undefined), "2026-11-27");
     const line = result.vulnerabilities.map(describeFinding).find((l) => l.startsWith("RUSTSEC-2023-0001"));
     expect(line).toBe(
       "RUSTSEC-2023-0001 tokio 1.19.0: reject_remote_clients Configuration corruption (patched: >= 1.18.4, < 1.19.0 | >= 1.20.3, < 1.21.0 | >= 1.23.1; only on windows)",
@@ -118,7 +131,7 @@ describe.skipIf(!HAS_ADVISORY_DB)("audit on the real RustSec database", () => {
 
   it("honours an ignore until it expires, and fails on an expired one", () => {
     const lock = parseLockfile(lockfile([["tokio", "1.8.0"]]), "Cargo.lock");
-    const db = loadAdvisories(ADVISORY_DB, ["tokio"]);
+    const db = read(["tokio"]);
     const policy = auditPolicyFrom({ ignore: [{ id: "RUSTSEC-2021-0072", reason: "LocalSet not used", expires: "2026-12-31" }] });
     const active = audit(lock, db, policy, "2026-11-27");
     expect(active.vulnerabilities.map((f) => f.advisory.id)).not.toContain("RUSTSEC-2021-0072");
@@ -130,10 +143,27 @@ describe.skipIf(!HAS_ADVISORY_DB)("audit on the real RustSec database", () => {
     expect(expired.expiredIgnores.map((e) => e.id)).toEqual(["RUSTSEC-2021-0072"]);
     expect(expired.vulnerabilities.map((f) => f.advisory.id)).toContain("RUSTSEC-2021-0072");
   });
+});
 
-  it("loads the whole database without a single bad file", () => {
-    const all = loadAdvisories(ADVISORY_DB);
-    expect(all.errors.map((e) => e.message)).toEqual([]);
-    expect(all.fileCount).toBeGreaterThan(1000);
+describe("the bundled snapshot against the advisory files", () => {
+  it("holds the whole database at its recorded commit: every entry valid, each crate's advisories together", () => {
+    expect(SNAPSHOT.source).toEqual({
+      repository: "https://github.com/rustsec/advisory-db",
+      commit: "bf5c0d2",
+      date: ADVISORY_SNAPSHOT_DATE,
+    });
+    expect(SNAPSHOT.advisories.length).toBeGreaterThan(1000);
+    expect(snapshotAdvisories(SNAPSHOT).byCrate.size).toBeGreaterThan(900);
+  });
+
+  it("gives, for each real advisory file, exactly what parsing that file gives", () => {
+    const files = loadAdvisories(ADVISORY_DB);
+    expect(files.errors).toEqual([]);
+    const fromSnapshot = snapshotAdvisories(SNAPSHOT, files.byCrate.keys());
+    for (const [crate, advisories] of files.byCrate) expect(fromSnapshot.byCrate.get(crate), crate).toEqual(advisories);
+    const tokio = readFileSync(join(ADVISORY_DB, "crates/tokio/RUSTSEC-2021-0072.md"), "utf8");
+    expect(SNAPSHOT.advisories.find((a) => a.id === "RUSTSEC-2021-0072")).toEqual(
+      parseAdvisory(tokio, "crates/tokio/RUSTSEC-2021-0072.md"),
+    );
   });
 });

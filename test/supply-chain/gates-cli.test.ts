@@ -1,30 +1,15 @@
 /**
- * The supply-chain gates from the command line and the advisory database's
- * cached git clone (real git, a local repository standing for GitHub).
+ * The supply-chain gates from the command line: the audit with a given
+ * advisory database folder (real advisory files), and offline, from the
+ * bundled snapshot; the licences with real cargo metadata; the release tag.
  */
-import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AdvisoryDatabaseError } from "../../src/supply-chain/advisory-db.js";
-import { fetchAdvisoryDatabase } from "../../src/supply-chain/advisory-db-fetch.js";
 import { checkReleaseTag } from "../../src/supply-chain/release-tag.js";
+import { ADVISORY_DB, ADVISORY_SNAPSHOT } from "../helpers/advisory-data.js";
 import { runCli } from "../helpers/cli.js";
-import { ADVISORY_DB, HAS_ADVISORY_DB } from "../helpers/shared-data.js";
 import { tempDir } from "../helpers/temp.js";
-
-const GIT_ENV = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
-const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, env: GIT_ENV, stdio: "ignore" });
-
-/** A git repository holding a copy of the real database: the "remote" a cached clone is made from. */
-function databaseRepository(): string {
-  const repo = join(tempDir(), "advisory-db");
-  cpSync(ADVISORY_DB, repo, { recursive: true });
-  git(repo, "init", "-q");
-  git(repo, "add", ".");
-  git(repo, "commit", "-q", "-m", "db");
-  return repo;
-}
 
 const VULNERABLE_LOCK = `version = 4
 
@@ -38,58 +23,17 @@ version = "1.8.0"
 source = "registry+https://github.com/rust-lang/crates.io-index"
 `;
 
-describe.skipIf(!HAS_ADVISORY_DB)("advisory database copies", () => {
-  it("clones the database once into the cache, then refreshes it with fetch", async () => {
-    const repo = databaseRepository();
-    const cacheDir = tempDir();
-    const first = await fetchAdvisoryDatabase({ url: `file://${repo}`, cacheDir });
-    expect(first).toEqual({ root: join(cacheDir, "advisory-db"), origin: `file://${repo}` });
-    mkdirSync(join(repo, "crates", "zzz-new"));
-    cpSync(join(ADVISORY_DB, "crates", "badge", "RUSTSEC-2022-0057.md"), join(repo, "crates", "zzz-new", "RUSTSEC-2022-0057.md"));
-    git(repo, "add", ".");
-    git(repo, "commit", "-q", "-m", "new advisory");
-    const second = await fetchAdvisoryDatabase({ url: `file://${repo}`, cacheDir });
-    expect(second.warning).toBeUndefined();
-    expect(existsSync(join(second.root, "crates", "zzz-new"))).toBe(true);
-  });
-
-  it("uses a stale cache with a warning when the remote cannot be reached", async () => {
-    const cacheDir = tempDir();
-    await fetchAdvisoryDatabase({ url: `file://${databaseRepository()}`, cacheDir });
-    const stale = await fetchAdvisoryDatabase({ url: "file:///nonexistent/advisory-db", cacheDir });
-    expect(stale.warning).toMatch(
-      /^could not refresh the advisory database from file:\/\/\/nonexistent\/advisory-db \(.+\); using the cached copy$/,
-    );
-  });
-
-  it("fails clearly, leaving nothing half-cloned, when no copy can be had", async () => {
-    const cacheDir = tempDir();
-    const attempt = fetchAdvisoryDatabase({ url: "file:///nonexistent/advisory-db", cacheDir });
-    await expect(attempt).rejects.toThrow(AdvisoryDatabaseError);
-    await expect(fetchAdvisoryDatabase({ url: "file:///nonexistent/advisory-db", cacheDir })).rejects.toThrow(
-      /^cannot fetch the RustSec advisory database from file:\/\/\/nonexistent\/advisory-db: .+ Pass a local copy with --db DIR/,
-    );
-    expect(existsSync(join(cacheDir, "advisory-db"))).toBe(false);
-  });
-
-  it("refuses a --db folder that is not a database", async () => {
-    await expect(fetchAdvisoryDatabase({ localCopy: tempDir(), url: "unused", cacheDir: tempDir() })).rejects.toThrow(
-      "not a RustSec advisory database",
-    );
-  });
-});
-
-describe.skipIf(!HAS_ADVISORY_DB)("shriven-pipeline audit", () => {
+describe("shriven-pipeline audit", () => {
   it("exits 1 and names the advisory for a vulnerable lockfile; JSON carries cargo-audit's fields", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "Cargo.lock"), VULNERABLE_LOCK);
-    const text = await runCli(["audit", "--lockfile", join(dir, "Cargo.lock"), "--db", ADVISORY_DB]);
+    const text = await runCli(["audit", "--lockfile", join(dir, "Cargo.lock"), "--advisory-db", ADVISORY_DB]);
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/^❌ Security: \d+ vulnerabilities: RUSTSEC-\d{4}-\d{4} tokio 1\.8\.0: /);
     expect(text.stdout).toContain(
       "RUSTSEC-2021-0072 tokio 1.8.0: Task dropped in wrong thread when aborting `LocalSet` task (patched: >= 1.5.1, < 1.6.0 | ",
     );
-    const json = await runCli(["audit", "--lockfile", join(dir, "Cargo.lock"), "--db", ADVISORY_DB, "--format", "json"]);
+    const json = await runCli(["audit", "--lockfile", join(dir, "Cargo.lock"), "--advisory-db", ADVISORY_DB, "--format", "json"]);
     expect(json.code).toBe(1);
     const report = JSON.parse(json.stdout);
     expect(report.vulnerabilities.found).toBe(true);
@@ -104,11 +48,23 @@ describe.skipIf(!HAS_ADVISORY_DB)("shriven-pipeline audit", () => {
       versions: { patched: [">= 1.5.1, < 1.6.0", ">= 1.6.3, < 1.7.0", ">= 1.7.2, < 1.8.0", ">= 1.8.1"], unaffected: ["< 0.3.0"] },
       package: { name: "tokio", version: "1.8.0", source: "registry+https://github.com/rust-lang/crates.io-index" },
     });
-    expect(report.database["last-updated"]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // A folder without git history is dated by its newest advisory.
+    expect(report.database).toMatchObject({
+      source: "local copy",
+      origin: ADVISORY_DB,
+      "last-updated": "2025-04-07",
+      "date-of": "newest advisory",
+    });
   });
 
   it("exits 0 for the example workspace, and fails an expired ignore from the workspace config", async () => {
-    const ok = await runCli(["audit", "--source", join(import.meta.dirname, "../../examples/trading-engine"), "--db", ADVISORY_DB]);
+    const ok = await runCli([
+      "audit",
+      "--source",
+      join(import.meta.dirname, "../../examples/trading-engine"),
+      "--advisory-db",
+      ADVISORY_DB,
+    ]);
     expect(ok.code).toBe(0);
     const dir = tempDir();
     writeFileSync(join(dir, "Cargo.lock"), VULNERABLE_LOCK);
@@ -117,20 +73,45 @@ describe.skipIf(!HAS_ADVISORY_DB)("shriven-pipeline audit", () => {
       join(dir, "shriven-pipeline.toml"),
       '[[audit.ignore]]\nid = "RUSTSEC-2021-0072"\nreason = "LocalSet unused"\nexpires = 2020-01-01\n',
     );
-    const expired = await runCli(["audit", "--source", dir, "--db", ADVISORY_DB]);
+    const expired = await runCli(["audit", "--source", dir, "--advisory-db", ADVISORY_DB]);
     expect(expired.code).toBe(1);
     expect(expired.stdout).toContain("expired ignore: RUSTSEC-2021-0072 (LocalSet unused) expired on 2020-01-01");
   });
 
-  it("gives usage errors exit 2 and an unreachable database exit 1 with a message", async () => {
+  it("reads --db, the option's old name, with a notice naming --advisory-db; refuses both at once", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "Cargo.lock"), VULNERABLE_LOCK);
+    const old = await runCli(["audit", "--lockfile", join(dir, "Cargo.lock"), "--db", ADVISORY_DB]);
+    expect(old.code).toBe(1);
+    expect(old.stdout).toContain("RUSTSEC-2021-0072 tokio 1.8.0");
+    expect(old.stderr).toBe("shriven-pipeline: --db is deprecated; use --advisory-db\n");
+    const both = await runCli(["audit", "--lockfile", join(dir, "Cargo.lock"), "--db", ADVISORY_DB, "--advisory-db", ADVISORY_DB]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("give --advisory-db only (--db is its old name)");
+  });
+
+  it("offline, audits against the bundled snapshot and says so; a bad --advisory-db exits 1 naming it", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "Cargo.lock"), VULNERABLE_LOCK);
+    // The config's repository cannot be reached (a file URL that does not exist: no network involved).
+    writeFileSync(join(dir, "shriven-pipeline.toml"), '[audit]\ndb_url = "file:///nonexistent/advisory-db"\n');
+    const cache = tempDir();
+    const offline = await runCli(["audit", "--lockfile", join(dir, "Cargo.lock")], { env: { XDG_CACHE_HOME: cache, CI: "true" } });
+    expect(offline.code).toBe(1);
+    expect(offline.stdout).toContain("RUSTSEC-2021-0072 tokio 1.8.0");
+    expect(offline.stdout).toMatch(
+      /database: could not fetch the RustSec advisory database from file:\/\/\/nonexistent\/advisory-db \(.+\); using the bundled snapshot/,
+    );
+    expect(offline.stdout).toContain(`against the bundled snapshot of 2026-08-21 (commit bf5c0d2, ${ADVISORY_SNAPSHOT})`);
+    const bad = await runCli(["audit", "--lockfile", join(dir, "Cargo.lock"), "--advisory-db", join(dir, "Cargo.lock")]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^shriven-pipeline: --advisory-db \S+Cargo\.lock: neither a RustSec advisory database folder/);
+  });
+
+  it("gives usage errors exit 2", async () => {
     expect((await runCli(["audit", "--format", "xml"])).stderr).toContain('--format: expected text or json, got "xml"');
     expect((await runCli(["audit", "--source", ".", "--lockfile", "x"])).code).toBe(2);
     expect((await runCli(["audit", "--lockfile", "/nonexistent/Cargo.lock"])).stderr).toContain("no such lockfile");
-    const dir = tempDir();
-    writeFileSync(join(dir, "Cargo.lock"), VULNERABLE_LOCK);
-    const offline = await runCli(["audit", "--lockfile", join(dir, "Cargo.lock")], { env: { XDG_CACHE_HOME: tempDir(), CI: "true" } });
-    expect(offline.code).toBe(1);
-    expect(offline.stderr).toMatch(/cannot fetch the RustSec advisory database from https:\/\/github\.com\/rustsec\/advisory-db/);
   });
 });
 

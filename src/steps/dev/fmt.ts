@@ -1,0 +1,35 @@
+import { cargo, rawFailure, relativeToWorkspace } from "../../cargo/commands.js";
+import { plural } from "../../cargo/messages.js";
+import type { Step, StepContext, StepOutcome } from "../../engine/step.js";
+
+const DIFF_HEADER = /^Diff in (.+?)(?::(\d+):| at line (\d+):)\s*$/;
+
+/** `cargo fmt --all -- --check`: fails listing each unformatted file. */
+export const fmtStep: Step = {
+  id: "fmt",
+  title: "Formatting",
+  description: "cargo fmt --check: every file is formatted by rustfmt",
+  defaultTimeoutSeconds: 120,
+  async run(context: StepContext): Promise<StepOutcome> {
+    const result = await context.exec(cargo(["fmt", "--all", ...context.options.extraArgs, "--", "--check", "--color", "never"]));
+    if (result.exitCode === 0) return { status: "passed", summary: "Passed" };
+    const unformatted = new Map<string, number[]>();
+    for (const line of result.stdout.split("\n")) {
+      const diff = DIFF_HEADER.exec(line);
+      if (diff === null) continue;
+      const file = relativeToWorkspace(diff[1] as string, context.workspaceDir);
+      const lines = unformatted.get(file) ?? [];
+      lines.push(Number(diff[2] ?? diff[3]));
+      unformatted.set(file, lines);
+    }
+    if (unformatted.size === 0) {
+      return { status: "failed", ...rawFailure("rustfmt", result.exitCode, result.output) };
+    }
+    const files = [...unformatted.keys()];
+    return {
+      status: "failed",
+      summary: `${plural(files.length, "unformatted file")}: ${files.slice(0, 3).join(", ")}${files.length > 3 ? ", …" : ""} (run cargo fmt)`,
+      details: [...unformatted].map(([file, lines]) => `${file}: differs at line ${lines.join(", ")}`),
+    };
+  },
+};
