@@ -11,7 +11,7 @@ import { fixInDagger } from "./dagger/fix-in-dagger.js";
 import { buildReleaseInDagger, verifyReleaseInDagger } from "./dagger/release-in-dagger.js";
 import { rollbackInDagger } from "./dagger/rollback-in-dagger.js";
 import { type DaggerRunArgs, reportDirectory, runStageInDagger, summaryOrFailure } from "./dagger/run-in-dagger.js";
-import { runHostStageInDagger } from "./dagger/stage-in-dagger.js";
+import { runHostStageInDagger, type StageSecrets } from "./dagger/stage-in-dagger.js";
 import { stepLine } from "./report/console.js";
 
 /** Paths never sent to the engine with the workspace. */
@@ -313,6 +313,10 @@ export class ShrivenPipeline {
    * @param only Run only these steps; the others are reported as skipped
    * @param actor Who runs the stage (the CI actor), for the deploy lock and the audit log
    * @param registryToken Token for a private cargo registry (CARGO_REGISTRY_TOKEN), e.g. env://CARGO_REGISTRY_TOKEN; only cargo commands see it
+   * @param zerodhaApiKey The test Kite Connect API key, e.g. env://TEST_ZERODHA_API_KEY (checked by the secrets preflight)
+   * @param zerodhaApiSecret The test Kite Connect API secret, e.g. env://TEST_ZERODHA_API_SECRET
+   * @param binanceApiKey The test Binance API key, e.g. env://TEST_BINANCE_API_KEY
+   * @param binanceApiSecret The test Binance API secret, e.g. env://TEST_BINANCE_API_SECRET
    */
   @func({ cache: "never" })
   async staging(
@@ -324,6 +328,10 @@ export class ShrivenPipeline {
     only?: string[],
     actor?: string,
     registryToken?: Secret,
+    zerodhaApiKey?: Secret,
+    zerodhaApiSecret?: Secret,
+    binanceApiKey?: Secret,
+    binanceApiSecret?: Secret,
   ): Promise<string> {
     return runHostStageInDagger({
       stage: "staging",
@@ -332,6 +340,7 @@ export class ShrivenPipeline {
         SSH_DEPLOY_KEY: sshKey,
         RELEASE_SIGNING_KEY: signingKey,
         ...optional({ SLACK_WEBHOOK_URL: slackWebhook, CARGO_REGISTRY_TOKEN: registryToken }),
+        ...exchangeSecrets("TEST", { zerodhaApiKey, zerodhaApiSecret, binanceApiKey, binanceApiSecret }),
       },
       ...optional({ envFile, only, actor }),
     });
@@ -364,6 +373,10 @@ export class ShrivenPipeline {
    * @param policyRef The trusted ref whose shriven-pipeline.toml gives the [approval] policy (default origin/main), e.g. origin/$DEFAULT_BRANCH; never the tagged commit's
    * @param waitStartsAt A recorded RFC 3339 time the approval wait starts from (default: GitHub's record of the tag push)
    * @param emergency The emergency hotfix and its reason: skips performance validation, the hot path and the deployment window; still needs the two approvals; audited, announced on Slack, marked in the release notes
+   * @param zerodhaApiKey The production Kite Connect API key, e.g. env://PROD_ZERODHA_API_KEY (checked by the secrets preflight)
+   * @param zerodhaApiSecret The production Kite Connect API secret, e.g. env://PROD_ZERODHA_API_SECRET
+   * @param binanceApiKey The production Binance API key, e.g. env://PROD_BINANCE_API_KEY
+   * @param binanceApiSecret The production Binance API secret, e.g. env://PROD_BINANCE_API_SECRET
    */
   @func({ cache: "never" })
   async production(
@@ -383,6 +396,10 @@ export class ShrivenPipeline {
     policyRef?: string,
     waitStartsAt?: string,
     emergency?: string,
+    zerodhaApiKey?: Secret,
+    zerodhaApiSecret?: Secret,
+    binanceApiKey?: Secret,
+    binanceApiSecret?: Secret,
   ): Promise<string> {
     return runHostStageInDagger({
       stage: "production",
@@ -392,6 +409,7 @@ export class ShrivenPipeline {
         SSH_DEPLOY_KEY: sshKey,
         RELEASE_SIGNING_KEY: signingKey,
         ...optional({ GITHUB_TOKEN: githubToken, SLACK_WEBHOOK_URL: slackWebhook, CARGO_REGISTRY_TOKEN: registryToken }),
+        ...exchangeSecrets("PROD", { zerodhaApiKey, zerodhaApiSecret, binanceApiKey, binanceApiSecret }),
       },
       ...optional({ envFile, only, overrideWindow, actor, runId, repository, policyRef, waitStartsAt, emergency }),
     });
@@ -406,6 +424,19 @@ async function runOneStep(id: string, args: DaggerRunArgs): Promise<string> {
   const text = [stepLine(step), ...step.details.map((d) => `    ${d}`)].join("\n");
   if (step.status === "failed" || step.status === "cancelled") throw new Error(text);
   return `${text}\n`;
+}
+
+/** The exchange keys given to a stage, under the environment's names (`TEST_BINANCE_API_KEY`, …). */
+function exchangeSecrets(
+  prefix: "TEST" | "PROD",
+  keys: { zerodhaApiKey?: Secret; zerodhaApiSecret?: Secret; binanceApiKey?: Secret; binanceApiSecret?: Secret },
+): Partial<StageSecrets> {
+  return optional({
+    [`${prefix}_ZERODHA_API_KEY`]: keys.zerodhaApiKey,
+    [`${prefix}_ZERODHA_API_SECRET`]: keys.zerodhaApiSecret,
+    [`${prefix}_BINANCE_API_KEY`]: keys.binanceApiKey,
+    [`${prefix}_BINANCE_API_SECRET`]: keys.binanceApiSecret,
+  });
 }
 
 /** Drops the arguments the caller left out. */

@@ -49,23 +49,7 @@ const REF = /^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,255}$/;
  *   (naming `ref:file` and the key) when the table is invalid.
  */
 export async function readTrustedPolicy(git: GitRunner, ref: string, file: string, checkout: ApprovalPolicy): Promise<TrustedPolicy> {
-  if (!REF.test(ref)) throw new ApprovalError(`the approval policy ref ${JSON.stringify(ref)} is not a git ref name`);
-  const resolved = await git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
-  if (resolved.exitCode !== 0) {
-    throw new ApprovalError(
-      `cannot read the approval policy: ${ref} is not a commit in this checkout (fetch the default branch, e.g. actions/checkout with fetch-depth: 0, or name the trusted branch with --policy-ref)`,
-    );
-  }
-  const commit = resolved.stdout.trim();
-  const shown = await git(["show", `${commit}:${file}`]);
-  if (shown.exitCode !== 0) {
-    throw new ApprovalError(
-      `cannot read the approval policy: ${ref} (${commit.slice(0, 12)}) has no ${file} (${shown.stderr.trim() || "git show failed"})`,
-    );
-  }
-  const source = `${ref}:${file}`;
-  const document = parseTomlText(shown.stdout, source);
-  const tables = typeof document === "object" && document !== null ? (document as Record<string, unknown>) : {};
+  const { commit, source, tables } = await readTrustedConfig(git, ref, file, "the approval policy");
   const policy = parseApprovalTable(tables.approval, source);
   const release = tables.release;
   const releaseTable = typeof release === "object" && release !== null ? (release as Record<string, unknown>) : {};
@@ -81,6 +65,40 @@ export async function readTrustedPolicy(git: GitRunner, ref: string, file: strin
     githubApiUrl: typeof apiUrl === "string" ? apiUrl : undefined,
     protectedBranch: typeof branch === "string" ? branch : branchOfRef(ref),
   };
+}
+
+/** The pipeline config at a trusted ref: the commit it names, `ref:file` for messages, and its top-level tables. */
+export interface TrustedConfig {
+  readonly commit: string;
+  readonly source: string;
+  readonly tables: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Reads `file` at `ref` with git (`rev-parse`, `show`), never from the working tree.
+ * @param what What is read from it, for the messages ("the approval policy").
+ * @throws ApprovalError naming the ref and the file when the ref or the file cannot be read; ConfigError when the
+ *   file is not TOML.
+ */
+export async function readTrustedConfig(git: GitRunner, ref: string, file: string, what: string): Promise<TrustedConfig> {
+  if (!REF.test(ref)) throw new ApprovalError(`the ${what.replace(/^the /, "")} ref ${JSON.stringify(ref)} is not a git ref name`);
+  const resolved = await git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
+  if (resolved.exitCode !== 0) {
+    throw new ApprovalError(
+      `cannot read ${what}: ${ref} is not a commit in this checkout (fetch the default branch, e.g. actions/checkout with fetch-depth: 0, or name the trusted branch with --policy-ref)`,
+    );
+  }
+  const commit = resolved.stdout.trim();
+  const shown = await git(["show", `${commit}:${file}`]);
+  if (shown.exitCode !== 0) {
+    throw new ApprovalError(
+      `cannot read ${what}: ${ref} (${commit.slice(0, 12)}) has no ${file} (${shown.stderr.trim() || "git show failed"})`,
+    );
+  }
+  const source = `${ref}:${file}`;
+  const document = parseTomlText(shown.stdout, source);
+  const tables = typeof document === "object" && document !== null ? (document as Record<string, unknown>) : {};
+  return { commit, source, tables };
 }
 
 /** What differs between the checkout's policy and the trusted one, one phrase each, trusted value last. */

@@ -105,6 +105,11 @@ export interface ResolvedEnvironment {
   readonly origins: Readonly<Record<ProfileKey, string>>;
   /** Secret values by name; never rendered anywhere. */
   readonly secrets: Readonly<Record<string, string>>;
+  /**
+   * Names of another environment's secrets set in the process environment: dropped, never read, and reported by
+   * the secrets preflight (a production key in a test job is a leak waiting to happen).
+   */
+  readonly misplacedSecrets?: readonly string[];
 }
 
 /** The text of one env file and the name errors call it by. */
@@ -175,6 +180,9 @@ export function resolveEnvironment(input: ResolveEnvironmentInput): ResolvedEnvi
     const value = env[key];
     if (value !== undefined && value !== "") secrets[key] = value;
   }
+  const misplacedSecrets = [...new Set(Object.values(SECRET_KEYS).flat())]
+    .filter((key) => !allowedSecrets.has(key) && env[key] !== undefined && env[key] !== "")
+    .sort();
 
   if (input.forcePaper !== undefined) {
     values.TRADING_MODE = "paper";
@@ -191,7 +199,7 @@ export function resolveEnvironment(input: ResolveEnvironmentInput): ResolvedEnvi
   if (problems.length > 0 || !parsed.success) throw new ConfigError(`${environment} environment profile`, problems);
 
   const variables = Object.fromEntries(PROFILE_KEYS.map((k) => [k, values[k] as string])) as Record<ProfileKey, string>;
-  return { name: environment, profile: parsed.data, variables, origins: origins as Record<ProfileKey, string>, secrets };
+  return { name: environment, profile: parsed.data, variables, origins: origins as Record<ProfileKey, string>, secrets, misplacedSecrets };
 }
 
 function unknownKeyReason(key: string, environment: EnvironmentName): string {

@@ -17,6 +17,7 @@ import { type MonitorPolicy, monitorPolicyFrom, monitorPolicySchema } from "../m
 import { type PaperPolicy, paperPolicyFrom, paperPolicySchema } from "../paper/policy.js";
 import { type PerfPolicy, perfPolicyFrom, perfPolicySchema } from "../perf/policy.js";
 import { type ReleasePolicy, releasePolicyFrom, releasePolicySchema } from "../release/policy.js";
+import { rotationProblems, type SecretRotation, secretRotationFrom, secretRotationShape } from "../secrets/policy.js";
 import { type AuditPolicy, auditPolicyFrom, auditPolicySchema } from "../supply-chain/audit.js";
 import { type LicensePolicy, licensePolicyFrom, licensePolicySchema } from "../supply-chain/license-policy.js";
 import { type SecretPolicy, secretPolicyFrom, secretPolicySchema } from "../supply-chain/secret-scan.js";
@@ -42,6 +43,8 @@ export interface Policies {
   readonly audit: AuditPolicy;
   readonly licenses: LicensePolicy;
   readonly secrets: SecretPolicy;
+  /** The rotation keys of `[secrets]`: ages and their limits, for the secrets preflight. */
+  readonly secretRotation: SecretRotation;
   readonly perf: PerfPolicy;
   readonly release: ReleasePolicy;
   readonly paper: PaperPolicy;
@@ -89,7 +92,7 @@ function configSchema(stepIds: readonly string[]) {
     steps: closedObject(Object.fromEntries(stepIds.map((id) => [id, stepSchema.optional()]))).optional(),
     audit: auditPolicySchema.optional(),
     licenses: licensePolicySchema.optional(),
-    secrets: secretPolicySchema.optional(),
+    secrets: closedObject({ ...secretPolicySchema.shape, ...secretRotationShape }).optional(),
     perf: perfPolicySchema.optional(),
     release: releasePolicySchema.optional(),
     paper: paperPolicySchema.optional(),
@@ -128,6 +131,8 @@ export function parsePipelineConfig(text: string, file: string, stepIds: readonl
   const raw = parseTomlText(text, file);
   const parsed = configSchema(stepIds).safeParse(raw);
   if (!parsed.success) throw new ConfigError(file, describeIssues(parsed.error.issues));
+  const problems = rotationProblems(parsed.data.secrets).map((line) => `secrets.${line}`);
+  if (problems.length > 0) throw new ConfigError(file, problems);
   return defaults(stepIds, file, parsed.data);
 }
 
@@ -150,6 +155,7 @@ function defaults(stepIds: readonly string[], file: string | undefined, raw: Par
       audit: auditPolicyFrom(raw.audit),
       licenses: licensePolicyFrom(raw.licenses),
       secrets: secretPolicyFrom(raw.secrets),
+      secretRotation: secretRotationFrom(raw.secrets),
       perf: perfPolicyFrom(raw.perf),
       release: releasePolicyFrom(raw.release),
       paper: paperPolicyFrom(raw.paper),

@@ -48,6 +48,15 @@ export interface StageSecrets {
   readonly RELEASE_SIGNING_KEY?: Secret;
   readonly GITHUB_TOKEN?: Secret;
   readonly SLACK_WEBHOOK_URL?: Secret;
+  /** The environment's exchange keys (`TEST_…` in staging, `PROD_…` in production), for the secrets preflight and the hosts. */
+  readonly TEST_ZERODHA_API_KEY?: Secret;
+  readonly TEST_ZERODHA_API_SECRET?: Secret;
+  readonly TEST_BINANCE_API_KEY?: Secret;
+  readonly TEST_BINANCE_API_SECRET?: Secret;
+  readonly PROD_ZERODHA_API_KEY?: Secret;
+  readonly PROD_ZERODHA_API_SECRET?: Secret;
+  readonly PROD_BINANCE_API_KEY?: Secret;
+  readonly PROD_BINANCE_API_SECRET?: Secret;
   /** A private cargo registry's token; the CLI hands it only to the cargo commands that name it. */
   readonly CARGO_REGISTRY_TOKEN?: Secret;
 }

@@ -74,6 +74,11 @@ export interface PreflightInput {
   readonly updatedAt?: Readonly<Record<string, Date>>;
   readonly now: Date;
   readonly rotation?: RotationPolicy;
+  /**
+   * Names of the other environment's secrets the run was given but does not use (the resolved environment
+   * drops them): each is reported as misplaced, its value never looked at.
+   */
+  readonly misplaced?: readonly string[];
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -122,6 +127,9 @@ function slackProblem(value: string): string | undefined {
   } catch {
     return "is not a URL";
   }
+  // A relay on the runner itself (a proxy that forwards to Slack, or a test's webhook) is reached over loopback.
+  if ((url.protocol === "http:" || url.protocol === "https:") && /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/.test(url.hostname))
+    return undefined;
   if (url.protocol !== "https:") return "is not an https URL";
   if (url.hostname !== "hooks.slack.com" || !/^\/services\/[A-Z0-9]+\/[A-Z0-9]+\/[A-Za-z0-9]+$/.test(url.pathname))
     return "is not a Slack incoming webhook (https://hooks.slack.com/services/T…/B…/…)";
@@ -159,16 +167,20 @@ export function preflightSecrets(input: PreflightInput): SecretFinding[] {
     const problem = shapeProblem(name, value);
     if (problem !== undefined) findings.push({ name, severity: "error", problem });
   }
-  if (input.environment === "test")
-    for (const name of Object.keys(input.values).filter((n) => n.startsWith("PROD_") && present(n) !== undefined))
-      findings.push({
-        name,
-        severity: "error",
-        problem: "is a production secret in the test environment: production keys never leave production",
-      });
-  if (input.environment === "production")
-    for (const name of Object.keys(input.values).filter((n) => n.startsWith("TEST_") && present(n) !== undefined))
-      findings.push({ name, severity: "error", problem: "is a test secret in the production environment" });
+  const foreign = input.environment === "test" ? "PROD_" : "TEST_";
+  const misplaced = new Set([
+    ...Object.keys(input.values).filter((n) => n.startsWith(foreign) && present(n) !== undefined),
+    ...(input.misplaced ?? []).filter((n) => n.startsWith(foreign)),
+  ]);
+  for (const name of [...misplaced].sort())
+    findings.push({
+      name,
+      severity: "error",
+      problem:
+        input.environment === "test"
+          ? "is a production secret in the test environment: production keys never leave production"
+          : "is a test secret in the production environment",
+    });
   // Test and production keys must differ: compared as keyed digests, never as text.
   const key = randomBytes(32);
   const digest = (value: string) => createHmac("sha256", key).update(value).digest();
@@ -185,8 +197,16 @@ export function preflightSecrets(input: PreflightInput): SecretFinding[] {
   key.fill(0);
   for (const [name, at] of Object.entries(input.updatedAt ?? {})) {
     if (present(name) === undefined) continue;
-    const days = Math.floor((input.now.getTime() - at.getTime()) / DAY_MS);
-    if (Number.isNaN(days)) findings.push({ name, severity: "error", problem: "has no valid rotation date" });
+    const ageMs = input.now.getTime() - at.getTime();
+    const days = Math.max(0, Math.floor(ageMs / DAY_MS));
+    if (Number.isNaN(ageMs)) findings.push({ name, severity: "error", problem: "has no valid rotation date" });
+    // A day of slack: a declared calendar day is midnight UTC, and clocks drift.
+    else if (ageMs < -DAY_MS)
+      findings.push({
+        name,
+        severity: "error",
+        problem: `has a rotation date ${at.toISOString().slice(0, 10)} in the future: a key cannot have been rotated after today`,
+      });
     else if (days > rotation.maxAgeDays && input.environment === "production")
       findings.push({
         name,

@@ -11,9 +11,10 @@ import { performanceStep } from "../steps/production/performance.js";
 import { preValidationStep } from "../steps/production/pre-validation.js";
 import { promotionCheckStep } from "../steps/production/promotion.js";
 import { productionReleaseStep } from "../steps/production/release-build.js";
+import { secretsPreflightStep } from "../steps/shared/secrets-preflight.js";
 
 /**
- * The production stage, in the pipeline document's order: pre-production
+ * The production stage, in the pipeline document's order, after the secrets preflight: pre-production
  * validation (tag and profile, audit, licences side by side) → the tagged
  * commit is on the protected branch and staging promoted it → optimized
  * signed build, bit-for-bit what staging validated → performance validation (benchmarks, then the hot path's
@@ -26,8 +27,9 @@ export const productionStage: Stage = {
   name: "production",
   environment: "production",
   description:
-    "A release tag: validation, promotion record, optimized signed build, performance validation, approval, deployment window, deploy, monitoring, GitHub release",
+    "A release tag: secrets preflight, validation, promotion record, optimized signed build, performance validation, approval, deployment window, deploy, monitoring, GitHub release",
   groups: [
+    [secretsPreflightStep],
     [preValidationStep, auditStep("production"), licensesStep],
     [promotionCheckStep],
     [productionReleaseStep],

@@ -232,15 +232,26 @@ describe("help, version and list", () => {
     const ids = lines.filter((l) => l.startsWith("  ")).map((l) => l.trim().split(/\s+/)[0]);
     expect(ids).toEqual([
       ...["fmt", "check", "audit", "licenses", "secrets", "test", "clippy", "perf-check"],
-      ...["release-build", "integration-tests", "risk-validation", "benchmarks", "paper-trading", "deploy-test", "smoke-tests"],
-      "promotion",
-      ...["pre-validation", "audit", "licenses", "promotion", "release-build", "performance", "hot-path", "approval", "deploy-window"],
+      ...["secrets-preflight", "release-build", "integration-tests", "risk-validation", "benchmarks", "paper-trading"],
+      ...["deploy-test", "smoke-tests", "promotion"],
+      ...[
+        "secrets-preflight",
+        "pre-validation",
+        "audit",
+        "licenses",
+        "promotion",
+        "release-build",
+        "performance",
+        "hot-path",
+        "approval",
+        "deploy-window",
+      ],
       ...["deploy-production", "monitoring", "github-release"],
     ]);
     expect(run.stdout).toContain("dev (development environment)");
     expect(run.stdout).toContain("staging (test environment)");
     expect(run.stdout).toContain("production (production environment)");
-    expect(run.stdout).toMatch(/approval +Approval gate: .*\[group 6, runs alongside 1 other\]/);
+    expect(run.stdout).toMatch(/approval +Approval gate: .*\[group 7, runs alongside 1 other\]/);
     expect(run.stdout).toMatch(/fmt +Formatting: .*\[group 1, runs alongside 4 others\]/);
   });
 });

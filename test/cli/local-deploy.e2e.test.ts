@@ -133,6 +133,8 @@ describe("local runs on a fresh copy of the example (real cargo, a local target,
     const why = JSON.stringify(report.steps.map((s) => [s.id, s.status, s.summary]));
     expect(run.exitCode, why).toBe(0);
     expect(report.steps.map((s) => [s.id, s.status])).toEqual([
+      // A local run holds no deploy or exchange keys: the preflight names them and warns.
+      ["secrets-preflight", "warned"],
       ["release-build", "passed"],
       ["integration-tests", "passed"],
       ["risk-validation", "passed"],

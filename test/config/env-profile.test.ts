@@ -83,6 +83,23 @@ describe("resolveEnvironment", () => {
     expect(line).toContain("(from process environment)");
   });
 
+  it("drops another environment's secrets from the process environment and names them as misplaced", () => {
+    const test = resolveEnvironment({
+      environment: "test",
+      processEnv: {
+        PROD_BINANCE_API_KEY: "p".repeat(64),
+        TEST_BINANCE_API_KEY: "t".repeat(64),
+        GITHUB_TOKEN: "g",
+        PROD_ZERODHA_API_KEY: "",
+      },
+    });
+    expect(test.secrets).toEqual({ TEST_BINANCE_API_KEY: "t".repeat(64) });
+    expect(test.misplacedSecrets).toEqual(["GITHUB_TOKEN", "PROD_BINANCE_API_KEY"]);
+    const production = resolveEnvironment({ environment: "production", processEnv: { TEST_ZERODHA_API_SECRET: "x", SSH_DEPLOY_KEY: "k" } });
+    expect(production.misplacedSecrets).toEqual(["TEST_ZERODHA_API_SECRET"]);
+    expect(JSON.stringify(production.misplacedSecrets)).not.toContain('"x"');
+  });
+
   it("names the env file and line of a bad value", () => {
     const dir = tempFiles({ "prod.env": "ENVIRONMENT=production\nTRADING_MODE=paper\n" });
     const error = configError(() => resolveEnvironment({ environment: "production", envFiles: readEnvFiles([join(dir, "prod.env")]) }));

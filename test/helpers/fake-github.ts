@@ -10,7 +10,7 @@ import { afterEach } from "vitest";
 import { z } from "zod";
 import { GITHUB_API_VERSION } from "../../src/adapters/github.js";
 
-export const TOKEN = "ghp_S3CR3Tt0kenNeverToBeSeen0123456789";
+export const TOKEN = "ghp_S3CR3Tt0kenNeverToBeSeen0123456789ab";
 export const OWNER = "shriven";
 export const REPO = "quant";
 

@@ -210,6 +210,48 @@ describe("secrets preflight", () => {
     expect(custom.map((f) => f.severity)).toEqual(["warning"]);
   });
 
+  it("reports the other environment's secrets the run was given by name, without their values", () => {
+    const findings = preflightSecrets({
+      environment: "test",
+      values: good("test"),
+      misplaced: ["PROD_ZERODHA_API_SECRET", "SSH_DEPLOY_KEY"],
+      now: NOW,
+    });
+    expect(findings).toEqual([
+      {
+        name: "PROD_ZERODHA_API_SECRET",
+        severity: "error",
+        problem: "is a production secret in the test environment: production keys never leave production",
+      },
+    ]);
+  });
+
+  it("refuses a rotation date in the future, allowing a day for time zones and clock drift", () => {
+    const at = (ms: number) => ({ PROD_BINANCE_API_KEY: new Date(NOW.getTime() + ms) });
+    const future = preflightSecrets({ environment: "production", values: good("production"), updatedAt: at(3 * 86_400_000), now: NOW });
+    expect(future).toEqual([
+      {
+        name: "PROD_BINANCE_API_KEY",
+        severity: "error",
+        problem: "has a rotation date 2026-12-05 in the future: a key cannot have been rotated after today",
+      },
+    ]);
+    expect(preflightSecrets({ environment: "production", values: good("production"), updatedAt: at(60_000), now: NOW })).toEqual([]);
+  });
+
+  it("accepts a webhook relay on the runner itself (loopback), and nothing else over http", () => {
+    for (const url of ["http://127.0.0.1:8080/hook", "https://localhost/relay", "http://[::1]:9/x"])
+      expect(preflightSecrets({ environment: "production", values: { ...good("production"), SLACK_WEBHOOK_URL: url }, now: NOW })).toEqual(
+        [],
+      );
+    for (const url of ["http://10.0.0.1/hook", "http://127.0.0.1.evil.example/hook", "ftp://127.0.0.1/x"])
+      expect(
+        preflightSecrets({ environment: "production", values: { ...good("production"), SLACK_WEBHOOK_URL: url }, now: NOW }).map(
+          (f) => f.name,
+        ),
+      ).toEqual(["SLACK_WEBHOOK_URL"]);
+  });
+
   it("accepts a Binance Ed25519 API key's PEM private key as its secret", () => {
     const pem = `-----BEGIN PRIVATE KEY-----\n${randomBytes(48).toString("base64")}\n-----END PRIVATE KEY-----`;
     expect(preflightSecrets({ environment: "test", values: { ...good("test"), TEST_BINANCE_API_SECRET: pem }, now: NOW })).toEqual([]);

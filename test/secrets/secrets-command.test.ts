@@ -4,37 +4,18 @@
  * loopback server; names and problems only.
  */
 import { randomBytes } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterAll, describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
+import { exchangeKeys, githubSecretsServer, opensshKey, SECRETS_TOKEN } from "../helpers/github-secrets.js";
+import { tempDir } from "../helpers/temp.js";
 
-const TOKEN = `ghs_${"a".repeat(36)}`;
-const servers: Server[] = [];
-afterAll(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))));
+const TOKEN = SECRETS_TOKEN;
 
-/** GitHub's secret-metadata endpoints for OWNER/REPO; records the paths asked for. */
-async function github(repositorySecrets: Record<string, string>, environmentSecrets: Record<string, string>) {
-  const asked: string[] = [];
-  const list = (secrets: Record<string, string>) => ({
-    total_count: Object.keys(secrets).length,
-    secrets: Object.entries(secrets).map(([name, updated]) => ({ name, created_at: "2025-01-01T00:00:00Z", updated_at: updated })),
-  });
-  const server = createServer((req, res) => {
-    asked.push(req.url ?? "");
-    const path = new URL(req.url ?? "/", "http://x").pathname;
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { "content-type": "application/json" });
-      res.end(JSON.stringify(body));
-    };
-    if (req.headers.authorization !== `token ${TOKEN}`) return send(401, { message: "Bad credentials" });
-    if (path === "/repos/acme/quant/actions/secrets") return send(200, list(repositorySecrets));
-    if (path === "/repos/acme/quant/environments/production/secrets") return send(200, list(environmentSecrets));
-    return send(404, { message: "Not Found" });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  servers.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, asked };
+/** GitHub's secret-metadata endpoints for acme/quant and its production environment. */
+function github(repositorySecrets: Record<string, string>, environmentSecrets: Record<string, string>) {
+  return githubSecretsServer({ repository: "acme/quant", environment: "production", repositorySecrets, environmentSecrets });
 }
 
 const alnum = (n: number) =>
@@ -77,6 +58,29 @@ describe("secrets check", () => {
       "/repos/acme/quant/actions/secrets",
       "/repos/acme/quant/environments/production/secrets",
     ]);
+  });
+
+  it("applies the workspace's [secrets] limits and declared rotation dates (--source), refusing a bad table", async () => {
+    const workspace = tempDir();
+    const day = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+    writeFileSync(
+      join(workspace, "shriven-pipeline.toml"),
+      `[secrets]\nrotate_after_days = 10\n[secrets.rotated]\nTEST_BINANCE_API_KEY = ${day(20)}\n`,
+    );
+    const env = {
+      ...exchangeKeys("test"),
+      SSH_DEPLOY_KEY: opensshKey(),
+      RELEASE_SIGNING_KEY: randomBytes(32).toString("hex"),
+    };
+    const run = await runCli(["secrets", "check", "--env", "test", "--source", workspace], { env });
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(run.stdout).toBe(
+      "⚠️ TEST_BINANCE_API_KEY was last rotated 20 days ago; rotate it every 10 days\n✅ test secrets pass the preflight (6 checked)\n",
+    );
+    writeFileSync(join(workspace, "shriven-pipeline.toml"), "[secrets]\nrotated.NOT_A_SECRET = 2026-01-01\n");
+    const bad = await runCli(["secrets", "check", "--env", "test", "--source", workspace], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("secrets.rotated.NOT_A_SECRET: is not a secret of the test or production environment");
   });
 
   it("refuses bad arguments as usage errors", async () => {

@@ -28,6 +28,7 @@ import type { RunReport } from "../../src/report/report.js";
 import { runCli } from "../helpers/cli.js";
 import { advisoryDbArgs, copyExample, withoutTables } from "../helpers/example.js";
 import { FakeGitHub, OWNER, REPO, TOKEN } from "../helpers/fake-github.js";
+import { exchangeKeys } from "../helpers/github-secrets.js";
 import { promoteHead } from "../helpers/promotion.js";
 import { hostsToml, prepareServingRoot, SERVE_COMMANDS, servedMetrics, stopServing } from "../helpers/serving-hosts.js";
 import { freePort, startSshd, stopSshdsAfter, type TestHost, testClientKey } from "../helpers/sshd.js";
@@ -183,6 +184,7 @@ describe("production stage end to end (real cargo, signed approvals, sshd hosts,
       GITHUB_TOKEN: TOKEN,
       GITHUB_ACTOR: "release-bot",
       SLACK_WEBHOOK_URL: slack.url,
+      ...exchangeKeys("production"),
     };
     source = copyExample(parent);
     ashaSsh = join(parent, "asha-ssh");
@@ -363,6 +365,7 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
       run.report.steps.map((s) => [s.id, s.status === "warned" && s.id === "audit" ? "passed" : s.status]),
       why,
     ).toEqual([
+      ["secrets-preflight", "passed"],
       ["pre-validation", "passed"],
       ["audit", "passed"],
       ["licenses", "passed"],

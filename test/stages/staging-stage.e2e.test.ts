@@ -17,6 +17,7 @@ import { verifyAuditLog } from "../../src/audit-log/verify.js";
 import type { RunReport } from "../../src/report/report.js";
 import { runCli } from "../helpers/cli.js";
 import { copyExample, injectDefect, withoutTables } from "../helpers/example.js";
+import { exchangeKeys } from "../helpers/github-secrets.js";
 import { MARKET_CAPTURE_DIR, MARKET_CAPTURE_FILES } from "../helpers/market-data.js";
 import { hostsToml, prepareServingRoot, SERVE_COMMANDS, servedMetrics, stopServing } from "../helpers/serving-hosts.js";
 import { freePort, startSshd, stopSshdsAfter, type TestHost, testClientKey } from "../helpers/sshd.js";
@@ -55,7 +56,7 @@ describe("staging stage end to end (real cargo, paper trading, sshd test hosts)"
     ports = await Promise.all(hosts.map(() => freePort()));
     for (const [i, h] of hosts.entries()) prepareServingRoot(root(h), ports[i] as number);
     const { privateKey } = await testClientKey();
-    env = { CI: "true", SSH_DEPLOY_KEY: privateKey, RELEASE_SIGNING_KEY: SEED, GITHUB_ACTOR: "asha" };
+    env = { CI: "true", SSH_DEPLOY_KEY: privateKey, RELEASE_SIGNING_KEY: SEED, GITHUB_ACTOR: "asha", ...exchangeKeys("test") };
     source = copyExample(parent);
     writeFileSync(join(source, "minisign.pub"), formatPublicKey(loadSigningKey(SEED, "seed")));
     // The example's own [paper], [deploy.*] (local targets) and [monitor.staging] give way to this test's.
@@ -134,6 +135,7 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
     expect(existsSync(join(artifacts, "0.0.0-staging.aaaaaaa-aaaaaaa"))).toBe(false);
     expect(existsSync(join(artifacts, "0.9.0-bbbbbbb", "released.json"))).toBe(true);
     expect(report.steps.map((s) => [s.id, s.status])).toEqual([
+      ["secrets-preflight", "passed"],
       ["release-build", "passed"],
       ["integration-tests", "passed"],
       ["risk-validation", "passed"],

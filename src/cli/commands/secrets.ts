@@ -1,24 +1,29 @@
 /**
  * `shriven-pipeline secrets check --env test|production`: the secrets preflight (src/secrets/) on the secrets
- * this process was given, with their ages from GitHub's secret metadata when `--repository` is named and
- * GITHUB_TOKEN is set. Prints names and problems only; exit 1 on any error.
+ * this process was given, with the rotation limits and declared dates of the workspace's `[secrets]` table and,
+ * when `--repository` is named and GITHUB_TOKEN is set, their ages from GitHub's secret metadata. Prints names and
+ * problems only; exit 1 on any error.
  */
+import { resolve } from "node:path";
 import { githubClient } from "../../adapters/github.js";
+import { loadPipelineConfig } from "../../config/pipeline-config.js";
 import { UsageError } from "../../core/errors.js";
 import { secretAgesFromGitHub } from "../../secrets/github-secret-ages.js";
 import { isSecretName, preflightSecrets, type SecretEnvironment } from "../../secrets/preflight.js";
+import { allStepIds } from "../../stages/registry.js";
 import { type ParsedArgs, text } from "../args.js";
 import type { CliCommand } from "../command.js";
 import type { CliIo } from "../io.js";
 
-/** `secrets check --env test|production [--repository OWNER/NAME] [--github-api URL]` */
+/** `secrets check --env test|production [--source DIR] [--repository OWNER/NAME] [--github-api URL]` */
 export const command: CliCommand = {
   name: "secrets",
   operands: "check",
   summary: "Check an environment's secrets before a run: present, well-formed, test and production apart, rotated in time",
-  usage: ["check --env test|production [--repository OWNER/NAME] [--github-api URL]"],
+  usage: ["check --env test|production [--source DIR] [--repository OWNER/NAME] [--github-api URL]"],
   options: {
     env: { type: "string" },
+    source: { type: "string" },
     repository: { type: "string" },
     "github-api": { type: "string" },
   },
@@ -33,6 +38,8 @@ async function runSecrets({ values, positionals }: ParsedArgs, io: CliIo): Promi
   const environment = text(values.env);
   if (environment !== "test" && environment !== "production")
     throw new UsageError(`--env: expected test or production, got ${environment === undefined ? "nothing" : JSON.stringify(environment)}`);
+  const rotation = loadPipelineConfig({ workspace: resolve(io.cwd, text(values.source) ?? "."), stepIds: allStepIds() }).policies
+    .secretRotation;
   const secrets = Object.fromEntries(Object.entries(io.env).filter(([name]) => isSecretName(name)));
   const repository = text(values.repository);
   let updatedAt: Record<string, Date> | undefined;
@@ -45,18 +52,21 @@ async function runSecrets({ values, positionals }: ParsedArgs, io: CliIo): Promi
     const client = githubClient({ token, timeoutMs: 15_000, ...(apiUrl === undefined ? {} : { baseUrl: apiUrl }) });
     updatedAt = await secretAgesFromGitHub(client, repository, environment);
   }
+  // GitHub's record of when a secret was set wins over a date declared in the config.
+  updatedAt = { ...rotation.rotated, ...updatedAt };
   const findings = preflightSecrets({
     environment: environment as SecretEnvironment,
     values: secrets,
     now: new Date(),
-    ...(updatedAt === undefined ? {} : { updatedAt }),
+    updatedAt,
+    rotation,
   });
   const errors = findings.filter((f) => f.severity === "error").length;
   io.stdout.write(
     [
       ...findings.map((f) => `${f.severity === "error" ? "❌" : "⚠️"} ${f.name} ${f.problem}`),
       errors === 0
-        ? `✅ ${environment} secrets pass the preflight (${Object.keys(secrets).length} checked${updatedAt === undefined ? "" : ", ages from GitHub"})`
+        ? `✅ ${environment} secrets pass the preflight (${Object.keys(secrets).length} checked${repository === undefined ? "" : ", ages from GitHub"})`
         : `❌ ${errors} problem${errors === 1 ? "" : "s"} with the ${environment} secrets`,
       "",
     ].join("\n"),
