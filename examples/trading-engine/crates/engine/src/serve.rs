@@ -15,13 +15,18 @@
 //! every connection is closed after one response.
 //!
 //! Metrics: `shriven_order_latency_seconds` (summary; quantiles 0.5 and 0.99
-//! over the last [`LATENCY_WINDOW`] events), `shriven_process_resident_memory_bytes`
+//! over the last [`LATENCY_WINDOW`] events), `shriven_order_latency_distribution_seconds`
+//! (histogram over every event, buckets [`LATENCY_BUCKETS`]),
+//! `shriven_process_resident_memory_bytes`
 //! (from `/proc/self/statm`), `shriven_events_total`, `shriven_errors_total`
 //! (invalid market events and orders the venue refused; risk rejects are the
 //! risk engine doing its job, not errors), `shriven_orders_total`,
 //! `shriven_risk_limit_utilization_ratio` (absolute position over the maximum
-//! position), `shriven_connected` (1 while the engine consumes market data)
-//! and `shriven_panics_total`.
+//! position), `shriven_pnl_realized_quote` and `shriven_pnl_unrealized_quote`
+//! (P&L in quote-currency units: in the simulated market a price tick is one
+//! quote unit, so P&L is ticks times lots), `shriven_heartbeat_timestamp_seconds`
+//! (Unix time of the last market event processed), `shriven_connected` (1
+//! while the engine consumes market data) and `shriven_panics_total`.
 //!
 //! The fault-injection options of [`ServeOptions`] (`--inject-latency-us`,
 //! `--leak-bytes-per-second`, `--error-every`) are test aids for the
@@ -35,7 +40,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use engine::cli::{ServeOptions, TradingMode};
 use engine::risk::RiskLimits;
@@ -47,6 +52,19 @@ use engine::{Engine, EngineConfig, EngineError, EngineStats};
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024;
 /// Events the latency quantiles are computed over.
 pub const LATENCY_WINDOW: usize = 4096;
+/// Upper bounds of the latency histogram's buckets: `le` label and
+/// nanoseconds (a value equal to a bound is counted in its bucket). They
+/// resolve the alert thresholds of 100, 150 and 200 µs; `+Inf` follows.
+pub const LATENCY_BUCKETS: [(&str, u64); 8] = [
+    ("0.000025", 25_000),
+    ("0.00005", 50_000),
+    ("0.0001", 100_000),
+    ("0.00015", 150_000),
+    ("0.0002", 200_000),
+    ("0.0005", 500_000),
+    ("0.001", 1_000_000),
+    ("0.005", 5_000_000),
+];
 /// Threads answering HTTP, all started with the server: the number of scrapes
 /// never changes the process's threads or memory.
 pub const HTTP_WORKERS: usize = 4;
@@ -237,12 +255,19 @@ fn run_engine(
             }
             std::hint::black_box(&leaked);
         }
-        let utilization = if max_position == 0 {
-            0.0
-        } else {
-            engine.position().unsigned_abs() as f64 / max_position as f64
+        let gauges = Gauges {
+            risk_utilization: if max_position == 0 {
+                0.0
+            } else {
+                engine.position().unsigned_abs() as f64 / max_position as f64
+            },
+            realized_pnl: engine.risk().realised_pnl(),
+            unrealized_pnl: engine.risk().unrealised_pnl(),
+            heartbeat_unix_seconds: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64()),
         };
-        lock(metrics).record(elapsed, engine.stats(), injected_errors, utilization);
+        lock(metrics).record(elapsed, engine.stats(), injected_errors, gauges);
     }
 }
 
@@ -256,6 +281,19 @@ fn pace(started: Instant, index: u64, per_second: u64) {
     }
 }
 
+/// The engine's state after an event, as `/metrics` reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Gauges {
+    /// Absolute position over the maximum position, 0 to 1.
+    pub risk_utilization: f64,
+    /// Realised P&L, in quote-currency units (ticks times lots).
+    pub realized_pnl: i64,
+    /// Unrealised P&L of the open position at the mark price, same units.
+    pub unrealized_pnl: i64,
+    /// Unix time (seconds) the event was processed at: the heartbeat.
+    pub heartbeat_unix_seconds: f64,
+}
+
 /// What `/metrics` reports; updated by the engine thread after every event.
 #[derive(Debug, Clone)]
 pub struct EngineMetrics {
@@ -267,10 +305,13 @@ pub struct EngineMetrics {
     next: usize,
     latency_sum_seconds: f64,
     latency_count: u64,
+    /// Events per histogram bucket (not cumulative), one slot per
+    /// [`LATENCY_BUCKETS`] bound; those above the last are only in the count.
+    latency_buckets: [u64; LATENCY_BUCKETS.len()],
     events: u64,
     errors: u64,
     orders: u64,
-    risk_utilization: f64,
+    gauges: Gauges,
     connected: bool,
     trading_mode: TradingMode,
 }
@@ -287,10 +328,11 @@ impl EngineMetrics {
             next: 0,
             latency_sum_seconds: 0.0,
             latency_count: 0,
+            latency_buckets: [0; LATENCY_BUCKETS.len()],
             events: 0,
             errors: 0,
             orders: 0,
-            risk_utilization: 0.0,
+            gauges: Gauges::default(),
             connected: true,
             trading_mode: TradingMode::Paper,
         }
@@ -311,18 +353,21 @@ impl EngineMetrics {
         elapsed: Duration,
         stats: &EngineStats,
         injected_errors: u64,
-        risk_utilization: f64,
+        gauges: Gauges,
     ) {
         let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         self.latencies_ns[self.next] = ns;
         self.next = (self.next + 1) % LATENCY_WINDOW;
         self.filled = (self.filled + 1).min(LATENCY_WINDOW);
+        if let Some(bucket) = LATENCY_BUCKETS.iter().position(|&(_, le)| ns <= le) {
+            self.latency_buckets[bucket] += 1;
+        }
         self.latency_sum_seconds += elapsed.as_secs_f64();
         self.latency_count += 1;
         self.events = stats.events;
         self.errors = stats.invalid_events + stats.rejects.book + injected_errors;
         self.orders = stats.orders_submitted;
-        self.risk_utilization = risk_utilization;
+        self.gauges = gauges;
     }
 
     /// The metrics in the Prometheus text format; the resident-memory family
@@ -360,6 +405,7 @@ impl EngineMetrics {
             self.latency_count
         );
         out.push_str(&lines);
+        self.render_histogram(&mut out);
 
         let mut metric = |name: &str, kind: &str, help: &str, value: String| {
             let _ = writeln!(
@@ -397,7 +443,25 @@ impl EngineMetrics {
             "shriven_risk_limit_utilization_ratio",
             "gauge",
             "Absolute position over the maximum position (0 to 1).",
-            prom_float(self.risk_utilization),
+            prom_float(self.gauges.risk_utilization),
+        );
+        metric(
+            "shriven_pnl_realized_quote",
+            "gauge",
+            "Realised P&L in quote-currency units (price ticks times lots).",
+            self.gauges.realized_pnl.to_string(),
+        );
+        metric(
+            "shriven_pnl_unrealized_quote",
+            "gauge",
+            "Unrealised P&L of the open position at the mark price, in quote-currency units.",
+            self.gauges.unrealized_pnl.to_string(),
+        );
+        metric(
+            "shriven_heartbeat_timestamp_seconds",
+            "gauge",
+            "Unix time of the last market event the engine processed (0 before the first).",
+            prom_float(self.gauges.heartbeat_unix_seconds),
         );
         metric(
             "shriven_connected",
@@ -419,6 +483,26 @@ impl EngineMetrics {
             self.trading_mode.as_str()
         );
         out
+    }
+
+    /// The latency histogram: cumulative buckets, `+Inf` equal to the count.
+    fn render_histogram(&self, out: &mut String) {
+        const NAME: &str = "shriven_order_latency_distribution_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {NAME} Engine processing time per market event (order book, strategy, risk check), every event since the start.\n# TYPE {NAME} histogram"
+        );
+        let mut cumulative = 0;
+        for ((le, _), count) in LATENCY_BUCKETS.iter().zip(self.latency_buckets) {
+            cumulative += count;
+            let _ = writeln!(out, "{NAME}_bucket{{le=\"{le}\"}} {cumulative}");
+        }
+        let _ = writeln!(
+            out,
+            "{NAME}_bucket{{le=\"+Inf\"}} {count}\n{NAME}_sum {}\n{NAME}_count {count}",
+            prom_float(self.latency_sum_seconds),
+            count = self.latency_count
+        );
     }
 }
 
@@ -717,7 +801,17 @@ mod tests {
             ..EngineStats::default()
         };
         for us in latencies_us {
-            m.record(Duration::from_micros(*us), &stats, 2, 0.25);
+            m.record(
+                Duration::from_micros(*us),
+                &stats,
+                2,
+                Gauges {
+                    risk_utilization: 0.25,
+                    realized_pnl: -40,
+                    unrealized_pnl: 15,
+                    heartbeat_unix_seconds: 1_764_000_000.5,
+                },
+            );
         }
         m
     }
@@ -765,7 +859,7 @@ mod tests {
         let mut m = metrics_with(&[1_000; LATENCY_WINDOW]);
         let stats = EngineStats::default();
         for _ in 0..LATENCY_WINDOW {
-            m.record(Duration::from_micros(1), &stats, 0, 0.0);
+            m.record(Duration::from_micros(1), &stats, 0, Gauges::default());
         }
         let text = m.render(None, 0);
         assert_eq!(
@@ -776,6 +870,116 @@ mod tests {
             value_of(&text, "shriven_order_latency_seconds_count"),
             (2 * LATENCY_WINDOW).to_string()
         );
+    }
+
+    #[test]
+    fn the_histogram_counts_cumulatively_with_bounds_inclusive() {
+        let ns = |ns: u64| Duration::from_nanos(ns);
+        let mut m = EngineMetrics::new();
+        let stats = EngineStats::default();
+        for elapsed in [
+            ns(1),
+            ns(25_000),
+            ns(25_001),
+            ns(100_000),
+            ns(100_001),
+            ns(150_000),
+            ns(199_999),
+            ns(200_000),
+            ns(200_001),
+            ns(5_000_000),
+            ns(5_000_001),
+            Duration::from_secs(3),
+        ] {
+            m.record(elapsed, &stats, 0, Gauges::default());
+        }
+        let text = m.render(None, 0);
+        let bucket = |le: &str| {
+            value_of(
+                &text,
+                &format!("shriven_order_latency_distribution_seconds_bucket{{le=\"{le}\"}}"),
+            )
+        };
+        let expected = [
+            ("0.000025", "2"),
+            ("0.00005", "3"),
+            ("0.0001", "4"),
+            ("0.00015", "6"),
+            ("0.0002", "8"),
+            ("0.0005", "9"),
+            ("0.001", "9"),
+            ("0.005", "10"),
+            ("+Inf", "12"),
+        ];
+        for (le, count) in expected {
+            assert_eq!(bucket(le), count, "le={le}\n{text}");
+        }
+        assert_eq!(
+            value_of(&text, "shriven_order_latency_distribution_seconds_count"),
+            "12"
+        );
+        let sum: f64 = value_of(&text, "shriven_order_latency_distribution_seconds_sum")
+            .parse()
+            .unwrap();
+        assert!((sum - 3.011_000_004).abs() < 1e-9, "{sum}");
+        assert_eq!(
+            value_of(&text, "shriven_order_latency_seconds_count"),
+            "12",
+            "the summary counts the same events"
+        );
+        // Buckets come in increasing order, each line once, before _sum and _count.
+        let les: Vec<&str> = text
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("shriven_order_latency_distribution_seconds_bucket{le=\"")
+            })
+            .filter_map(|l| l.split('"').next())
+            .collect();
+        assert_eq!(les, expected.map(|(le, _)| le));
+    }
+
+    #[test]
+    fn pnl_and_heartbeat_gauges_show_the_latest_event() {
+        let mut m = metrics_with(&[10]);
+        let text = m.render(None, 0);
+        assert_eq!(value_of(&text, "shriven_pnl_realized_quote"), "-40");
+        assert_eq!(value_of(&text, "shriven_pnl_unrealized_quote"), "15");
+        assert_eq!(
+            value_of(&text, "shriven_heartbeat_timestamp_seconds"),
+            "1764000000.5"
+        );
+        let later = Gauges {
+            risk_utilization: 0.5,
+            realized_pnl: i64::MAX,
+            unrealized_pnl: i64::MIN,
+            heartbeat_unix_seconds: 1_764_000_001.25,
+        };
+        m.record(Duration::from_micros(1), &EngineStats::default(), 0, later);
+        let text = m.render(None, 0);
+        assert_eq!(
+            value_of(&text, "shriven_pnl_realized_quote"),
+            i64::MAX.to_string()
+        );
+        assert_eq!(
+            value_of(&text, "shriven_pnl_unrealized_quote"),
+            i64::MIN.to_string()
+        );
+        assert_eq!(
+            value_of(&text, "shriven_heartbeat_timestamp_seconds"),
+            "1764000001.25"
+        );
+        assert_eq!(
+            value_of(&text, "shriven_risk_limit_utilization_ratio"),
+            "0.5"
+        );
+        for family in [
+            "shriven_pnl_realized_quote gauge",
+            "shriven_pnl_unrealized_quote gauge",
+            "shriven_heartbeat_timestamp_seconds gauge",
+            "shriven_order_latency_distribution_seconds histogram",
+        ] {
+            assert!(text.contains(&format!("# TYPE {family}\n")), "{family}");
+        }
     }
 
     #[test]
@@ -795,7 +999,16 @@ mod tests {
             families,
             text.lines().filter(|l| l.starts_with("# HELP ")).count()
         );
-        assert_eq!(families, 8);
+        assert_eq!(families, 12);
+        assert_eq!(value_of(&text, "shriven_heartbeat_timestamp_seconds"), "0");
+        assert_eq!(value_of(&text, "shriven_pnl_realized_quote"), "0");
+        assert_eq!(
+            value_of(
+                &text,
+                "shriven_order_latency_distribution_seconds_bucket{le=\"+Inf\"}"
+            ),
+            "0"
+        );
         assert!(
             text.contains("shriven_trading_mode{mode=\"paper\"} 1"),
             "{text}"
