@@ -3,10 +3,11 @@
  * error rate continuously, connection heartbeat", critical and warning thresholds) as a Prometheus rules file
  * generated from `[monitor.thresholds]`, the one source of truth post-deploy monitoring judges by too.
  *
- * The series are the engine metrics contract (src/monitor/evaluate.ts `METRICS`): the 0.99 quantile of
- * `shriven_order_latency_seconds`, `shriven_process_resident_memory_bytes`, `shriven_errors_total` and
- * `shriven_events_total`, `shriven_risk_limit_utilization_ratio`, `shriven_connected`, `shriven_panics_total`,
- * and Prometheus's own `up` for the scrape job {@link ENGINE_JOB}. Every rule keeps the `instance` label, so an alert names its host.
+ * The series are the engine metrics contract (docs/engine-metrics.md): the order latency histogram
+ * {@link LATENCY_HISTOGRAM} (its 0.99 quantile per host, from the buckets' rates), `shriven_process_resident_memory_bytes`,
+ * `shriven_errors_total` and `shriven_events_total`, `shriven_risk_limit_utilization_ratio`,
+ * `shriven_heartbeat_timestamp_seconds`, `shriven_connected`, `shriven_panics_total`, and Prometheus's own `up` for
+ * the scrape job {@link ENGINE_JOB}. Every rule keeps the `instance` label, so an alert names its host.
  */
 import type { MonitorThresholds } from "../monitor/policy.js";
 
@@ -28,16 +29,27 @@ export interface RulesFile {
 export interface AlertTiming {
   /** Latency and risk conditions (a single slow scrape is not an incident). */
   readonly sustained: string;
+  /** Window of the latency histogram's bucket rates the p99 is taken over. */
+  readonly latencyWindow: string;
   /** Error-rate window and hold. */
   readonly errorWindow: string;
   /** Memory growth is measured against the lowest resident memory over this window. */
   readonly memoryWindow: string;
   /** Connection lost / scrape down hold. */
   readonly connection: string;
+  /** The heartbeat is stale (critical) when the last market event is more than this many seconds old. */
+  readonly heartbeatStaleSeconds: number;
 }
 
 /** The defaults: every tick is scraped at 15 s, so these are 4–20 scrapes. */
-export const DEFAULT_ALERT_TIMING: AlertTiming = { sustained: "1m", errorWindow: "5m", memoryWindow: "1h", connection: "30s" };
+export const DEFAULT_ALERT_TIMING: AlertTiming = {
+  sustained: "1m",
+  latencyWindow: "1m",
+  errorWindow: "5m",
+  memoryWindow: "1h",
+  connection: "30s",
+  heartbeatStaleSeconds: 30,
+};
 
 /** The scrape job of the engines (`job_name` in Prometheus's scrape config). */
 export const ENGINE_JOB = "shriven-engine";
@@ -52,12 +64,15 @@ export function promNumber(value: number): string {
   return text === "-0" ? "0" : text;
 }
 
-const P99 = `shriven_order_latency_seconds{quantile="0.99"}`;
+/** The engine's order latency histogram (seconds); its series are `_bucket{le=…}`, `_sum` and `_count`. */
+export const LATENCY_HISTOGRAM = "shriven_order_latency_distribution_seconds";
 
 /** The rules for `thresholds`, critical first. */
 export function alertRules(thresholds: MonitorThresholds, timing: AlertTiming = DEFAULT_ALERT_TIMING): RulesFile {
   const growth = `shriven_process_resident_memory_bytes / min_over_time(shriven_process_resident_memory_bytes[${timing.memoryWindow}])`;
   const errorRate = `rate(shriven_errors_total[${timing.errorWindow}]) / rate(shriven_events_total[${timing.errorWindow}])`;
+  // Buckets summed per host before the quantile: correct however many series (threads, restarts) a host reports.
+  const p99 = `histogram_quantile(0.99, sum by (instance, job, le) (rate(${LATENCY_HISTOGRAM}_bucket[${timing.latencyWindow}])))`;
   const rule = (
     alert: string,
     severity: "critical" | "warning",
@@ -70,7 +85,7 @@ export function alertRules(thresholds: MonitorThresholds, timing: AlertTiming = 
     rule(
       "ShrivenOrderLatencyCritical",
       "critical",
-      `${P99} > ${promNumber(thresholds.latencyCriticalUs / 1e6)}`,
+      `${p99} > ${promNumber(thresholds.latencyCriticalUs / 1e6)}`,
       timing.sustained,
       `Order latency p99 above ${thresholds.latencyCriticalUs} µs on {{ $labels.instance }}`,
       `p99 {{ $value | humanizeDuration }} for ${timing.sustained}: roll back (critical threshold ${thresholds.latencyCriticalUs} µs).`,
@@ -108,9 +123,17 @@ export function alertRules(thresholds: MonitorThresholds, timing: AlertTiming = 
       `For ${timing.connection} the engine has reported no exchange connection (shriven_connected 0), or Prometheus has not reached it (stopped, crashed or unreachable).`,
     ),
     rule(
+      "ShrivenHeartbeatStale",
+      "critical",
+      `time() - shriven_heartbeat_timestamp_seconds > ${timing.heartbeatStaleSeconds}`,
+      "0s",
+      "No heartbeat from {{ $labels.instance }}",
+      `The engine's last market event is {{ $value | humanizeDuration }} old (critical above ${timing.heartbeatStaleSeconds} s): its market data or its engine thread stopped.`,
+    ),
+    rule(
       "ShrivenOrderLatencyWarning",
       "warning",
-      `${P99} > ${promNumber(thresholds.latencyWarningUs / 1e6)}`,
+      `${p99} > ${promNumber(thresholds.latencyWarningUs / 1e6)}`,
       timing.sustained,
       `Order latency p99 above ${thresholds.latencyWarningUs} µs on {{ $labels.instance }}`,
       `p99 {{ $value | humanizeDuration }} for ${timing.sustained} (warning threshold ${thresholds.latencyWarningUs} µs).`,
@@ -142,7 +165,7 @@ export function alertRules(thresholds: MonitorThresholds, timing: AlertTiming = 
   ];
   if (thresholds.errorRateCriticalPercent !== undefined)
     rules.splice(
-      6,
+      rules.findIndex((r) => r.labels.severity === "warning"),
       0,
       rule(
         "ShrivenErrorRateCritical",

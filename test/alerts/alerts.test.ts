@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { DEFAULT_WEBHOOK_FILE } from "../../src/alerts/alertmanager.js";
 import { RULES_FILE, renderAlerts, writeAlerts } from "../../src/alerts/render.js";
-import { alertRules, promNumber } from "../../src/alerts/rules.js";
+import { alertRules, DEFAULT_ALERT_TIMING, LATENCY_HISTOGRAM, promNumber } from "../../src/alerts/rules.js";
 import { DEFAULT_MONITOR_THRESHOLDS } from "../../src/monitor/policy.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/temp.js";
@@ -26,8 +26,19 @@ const ruleOf = (name: string) => {
 
 describe("the rules carry the document's thresholds", () => {
   it.each([
-    ["ShrivenOrderLatencyCritical", 'shriven_order_latency_seconds{quantile="0.99"} > 0.0002', "critical", "1m"],
-    ["ShrivenOrderLatencyWarning", 'shriven_order_latency_seconds{quantile="0.99"} > 0.00015', "warning", "1m"],
+    [
+      "ShrivenOrderLatencyCritical",
+      "histogram_quantile(0.99, sum by (instance, job, le) (rate(shriven_order_latency_distribution_seconds_bucket[1m]))) > 0.0002",
+      "critical",
+      "1m",
+    ],
+    [
+      "ShrivenOrderLatencyWarning",
+      "histogram_quantile(0.99, sum by (instance, job, le) (rate(shriven_order_latency_distribution_seconds_bucket[1m]))) > 0.00015",
+      "warning",
+      "1m",
+    ],
+    ["ShrivenHeartbeatStale", "time() - shriven_heartbeat_timestamp_seconds > 30", "critical", "0s"],
     [
       "ShrivenMemoryGrowthCritical",
       "shriven_process_resident_memory_bytes / min_over_time(shriven_process_resident_memory_bytes[1h]) > 1.2",
@@ -60,6 +71,15 @@ describe("the rules carry the document's thresholds", () => {
     expect(own.find((r) => r.alert === "ShrivenErrorRateCritical")?.expr).toMatch(/ > 0\.01$/);
     expect(rules.some((r) => r.alert === "ShrivenErrorRateCritical")).toBe(false);
     expect(new Set(rules.map((r) => r.alert)).size).toBe(rules.length);
+    const severities = own.map((r) => r.labels.severity);
+    expect(severities.lastIndexOf("critical")).toBeLessThan(severities.indexOf("warning"));
+  });
+
+  it("takes the heartbeat limit and the latency window from the timing it is given", () => {
+    const own = alertRules(DEFAULT_MONITOR_THRESHOLDS, { ...DEFAULT_ALERT_TIMING, latencyWindow: "5m", heartbeatStaleSeconds: 90 }).groups[0]
+      .rules;
+    expect(own.find((r) => r.alert === "ShrivenHeartbeatStale")?.expr).toBe("time() - shriven_heartbeat_timestamp_seconds > 90");
+    expect(own.find((r) => r.alert === "ShrivenOrderLatencyWarning")?.expr).toContain(`rate(${LATENCY_HISTOGRAM}_bucket[5m])`);
   });
 
   it("writes numbers PromQL reads, without exponents", () => {
@@ -92,7 +112,7 @@ describe("promtool and amtool accept what is rendered", needs("prometheus", "amt
     const checked = await runCli(["alerts", "check", "--source", source]);
     expect(checked.stderr).toBe("");
     expect(checked.code).toBe(0);
-    expect(checked.stdout).toMatch(/^✅ Checking .*shriven-rules\.yml\n +SUCCESS: 9 rules found\n/m);
+    expect(checked.stdout).toMatch(/^✅ Checking .*shriven-rules\.yml\n +SUCCESS: 10 rules found\n/m);
     expect(checked.stdout).toMatch(/^✅ Checking '.*alertmanager\.yml' {2}SUCCESS/m);
     const rendered = await runCli(["alerts", "render", "--source", source]);
     expect(rendered.code).toBe(0);
@@ -140,7 +160,20 @@ const series = (metric: string, instance: string, values: string, extra = "") =>
   series: `${metric}{instance="${instance}",job="shriven-engine"${extra}}`,
   values,
 });
-const P99 = ',quantile="0.99"';
+/** The engine's latency bucket bounds (`le`), as `shriven-quant serve` writes them. */
+const LE = ["0.000025", "0.00005", "0.0001", "0.00015", "0.0002", "0.0005", "0.001", "0.005", "+Inf"];
+
+/**
+ * A latency histogram whose buckets grow, every 15 s, by `perScrape` observations: a map from the `le` of the
+ * bucket they fall in to their number (the series written cumulatively, as the engine does).
+ */
+function histogram(instance: string, perScrape: Record<string, number>, extra = "") {
+  let cumulative = 0;
+  return LE.map((le) => {
+    cumulative += perScrape[le] ?? 0;
+    return series(`${LATENCY_HISTOGRAM}_bucket`, instance, `0+${cumulative}x12`, `,le="${le}"${extra}`);
+  });
+}
 
 describe("promtool test rules: every threshold fires above, stays silent below, and holds for its duration", needs("prometheus"), () => {
   it("passes the unit tests", async () => {
@@ -152,27 +185,51 @@ describe("promtool test rules: every threshold fires above, stays silent below, 
       evaluation_interval: "15s",
       tests: [
         {
-          name: "order latency p99: 210 µs critical and warning, 190 µs warning only, 140 µs nothing; held 1m",
+          // 98 of every 100 events within 100 µs, the slowest 2 % in one bucket: the p99 lies halfway into it.
+          name: "order latency p99 from the histogram: 350 µs critical and warning, 175 µs warning only, 125 µs and a host's sum nothing; held 1m",
           interval: "15s",
           input_series: [
-            series("shriven_order_latency_seconds", "prod-1", "0.00021x12", P99),
-            series("shriven_order_latency_seconds", "prod-2", "0.00019x12", P99),
-            series("shriven_order_latency_seconds", "prod-3", "0.00014x12", P99),
+            ...histogram("prod-1", { "0.000025": 90, "0.0001": 8, "0.0005": 2 }),
+            ...histogram("prod-2", { "0.000025": 98, "0.0002": 2 }),
+            ...histogram("prod-3", { "0.0001": 98, "0.00015": 2 }),
+            // Two series of one host (say, two engine processes) are summed before the quantile: 1 slow event
+            // in 1000 is no p99 alert, though the quantile of the small series alone (1 in 10) would be 470 µs.
+            ...histogram("prod-4", { "0.000025": 990 }, ',process="a"'),
+            ...histogram("prod-4", { "0.000025": 9, "0.0005": 1 }, ',process="b"'),
           ],
           alert_rule_test: [
             { eval_time: "30s", alertname: "ShrivenOrderLatencyCritical", exp_alerts: [] },
+            { eval_time: "30s", alertname: "ShrivenOrderLatencyWarning", exp_alerts: [] },
             {
               eval_time: "2m",
               alertname: "ShrivenOrderLatencyCritical",
-              exp_alerts: [expected("ShrivenOrderLatencyCritical", { instance: "prod-1", quantile: "0.99" }, "210us")],
+              exp_alerts: [expected("ShrivenOrderLatencyCritical", { instance: "prod-1" }, "350us")],
             },
             {
               eval_time: "2m",
               alertname: "ShrivenOrderLatencyWarning",
               exp_alerts: [
-                expected("ShrivenOrderLatencyWarning", { instance: "prod-1", quantile: "0.99" }, "210us"),
-                expected("ShrivenOrderLatencyWarning", { instance: "prod-2", quantile: "0.99" }, "190us"),
+                expected("ShrivenOrderLatencyWarning", { instance: "prod-1" }, "350us"),
+                expected("ShrivenOrderLatencyWarning", { instance: "prod-2" }, "175us"),
               ],
+            },
+          ],
+        },
+        {
+          name: "heartbeat: more than 30 s old fires at once (exactly 30 s does not); a beating engine and one 20 s behind do not",
+          interval: "15s",
+          input_series: [
+            // The value is the Unix time of the last event; promtool's clock starts at 0. prod-1 stops at 60 s.
+            series("shriven_heartbeat_timestamp_seconds", "prod-1", "0+15x4 60x12"),
+            series("shriven_heartbeat_timestamp_seconds", "prod-2", "0+15x16"),
+            series("shriven_heartbeat_timestamp_seconds", "prod-3", "-20+15x16"),
+          ],
+          alert_rule_test: [
+            { eval_time: "90s", alertname: "ShrivenHeartbeatStale", exp_alerts: [] },
+            {
+              eval_time: "2m",
+              alertname: "ShrivenHeartbeatStale",
+              exp_alerts: [expected("ShrivenHeartbeatStale", { instance: "prod-1" }, "1m 0s")],
             },
           ],
         },
@@ -290,5 +347,9 @@ describe("promtool test rules: every threshold fires above, stays silent below, 
     expect(raised.exitCode).toBe(1);
     expect(raised.all).toContain("alertname: ShrivenOrderLatencyCritical, time: 2m");
     expect(raised.all).toContain("alertname: ShrivenRiskLimitWarning, time: 2m");
+    writeFileSync(join(dir, RULES_FILE), stringify(alertRules(DEFAULT_MONITOR_THRESHOLDS, { ...DEFAULT_ALERT_TIMING, heartbeatStaleSeconds: 90 })));
+    const lenient = await execa("promtool", ["test", "rules", "tests.yml"], { cwd: dir, reject: false, all: true });
+    expect(lenient.exitCode).toBe(1);
+    expect(lenient.all).toContain("alertname: ShrivenHeartbeatStale, time: 2m");
   });
 });
