@@ -76,8 +76,8 @@ describe("the rules carry the document's thresholds", () => {
   });
 
   it("takes the heartbeat limit and the latency window from the timing it is given", () => {
-    const own = alertRules(DEFAULT_MONITOR_THRESHOLDS, { ...DEFAULT_ALERT_TIMING, latencyWindow: "5m", heartbeatStaleSeconds: 90 }).groups[0]
-      .rules;
+    const own = alertRules(DEFAULT_MONITOR_THRESHOLDS, { ...DEFAULT_ALERT_TIMING, latencyWindow: "5m", heartbeatStaleSeconds: 90 })
+      .groups[0].rules;
     expect(own.find((r) => r.alert === "ShrivenHeartbeatStale")?.expr).toBe("time() - shriven_heartbeat_timestamp_seconds > 90");
     expect(own.find((r) => r.alert === "ShrivenOrderLatencyWarning")?.expr).toContain(`rate(${LATENCY_HISTOGRAM}_bucket[5m])`);
   });
@@ -347,7 +347,10 @@ describe("promtool test rules: every threshold fires above, stays silent below, 
     expect(raised.exitCode).toBe(1);
     expect(raised.all).toContain("alertname: ShrivenOrderLatencyCritical, time: 2m");
     expect(raised.all).toContain("alertname: ShrivenRiskLimitWarning, time: 2m");
-    writeFileSync(join(dir, RULES_FILE), stringify(alertRules(DEFAULT_MONITOR_THRESHOLDS, { ...DEFAULT_ALERT_TIMING, heartbeatStaleSeconds: 90 })));
+    writeFileSync(
+      join(dir, RULES_FILE),
+      stringify(alertRules(DEFAULT_MONITOR_THRESHOLDS, { ...DEFAULT_ALERT_TIMING, heartbeatStaleSeconds: 90 })),
+    );
     const lenient = await execa("promtool", ["test", "rules", "tests.yml"], { cwd: dir, reject: false, all: true });
     expect(lenient.exitCode).toBe(1);
     expect(lenient.all).toContain("alertname: ShrivenHeartbeatStale, time: 2m");

@@ -380,7 +380,7 @@ impl EngineMetrics {
         let sorted = &mut window[..self.filled];
         sorted.sort_unstable();
         let sorted = &*sorted;
-        let mut out = String::with_capacity(2048);
+        let mut out = String::with_capacity(4096);
         let mut family = |name: &str, kind: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         };

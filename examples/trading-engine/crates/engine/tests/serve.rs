@@ -144,11 +144,16 @@ fn parse(text: &str) -> Samples {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
             "{at}"
         );
-        let family = ["_sum", "_count"]
+        let family = [("_sum", "summary"), ("_count", "summary")]
             .iter()
-            .find_map(|s| {
-                name.strip_suffix(s)
-                    .filter(|f| typed.get(*f).is_some_and(|k| k == "summary"))
+            .chain(&[
+                ("_bucket", "histogram"),
+                ("_sum", "histogram"),
+                ("_count", "histogram"),
+            ])
+            .find_map(|(suffix, kind)| {
+                name.strip_suffix(suffix)
+                    .filter(|f| typed.get(*f).is_some_and(|k| k == kind))
             })
             .unwrap_or(name);
         assert!(typed.contains_key(family), "{at}: no TYPE for {family}");
@@ -171,6 +176,17 @@ fn parse(text: &str) -> Samples {
 }
 
 const P99: &str = "shriven_order_latency_seconds{quantile=\"0.99\"}";
+const HISTOGRAM: &str = "shriven_order_latency_distribution_seconds";
+const LE: [&str; 9] = [
+    "0.000025", "0.00005", "0.0001", "0.00015", "0.0002", "0.0005", "0.001", "0.005", "+Inf",
+];
+
+/// The histogram's cumulative bucket counts, in `LE` order.
+fn buckets(samples: &Samples) -> Vec<f64> {
+    LE.iter()
+        .map(|le| samples[&format!("{HISTOGRAM}_bucket{{le=\"{le}\"}}")])
+        .collect()
+}
 
 #[test]
 fn metrics_parse_and_health_answers() {
@@ -196,8 +212,13 @@ fn metrics_parse_and_health_answers() {
         "shriven_errors_total",
         "shriven_orders_total",
         "shriven_risk_limit_utilization_ratio",
+        "shriven_pnl_realized_quote",
+        "shriven_pnl_unrealized_quote",
+        "shriven_heartbeat_timestamp_seconds",
         "shriven_connected",
         "shriven_panics_total",
+        "shriven_order_latency_distribution_seconds_sum",
+        "shriven_order_latency_distribution_seconds_count",
     ] {
         assert!(
             samples.contains_key(series),
@@ -214,6 +235,28 @@ fn metrics_parse_and_health_answers() {
     assert_eq!(samples["shriven_panics_total"], 0.0);
     let risk = samples["shriven_risk_limit_utilization_ratio"];
     assert!((0.0..=1.0).contains(&risk), "risk {risk}");
+    let counts = buckets(&samples);
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+    assert_eq!(counts[8], samples[&format!("{HISTOGRAM}_count")]);
+    assert_eq!(
+        samples[&format!("{HISTOGRAM}_count")],
+        samples["shriven_order_latency_seconds_count"]
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let heartbeat = samples["shriven_heartbeat_timestamp_seconds"];
+    assert!(
+        (now - heartbeat).abs() < 30.0,
+        "heartbeat {heartbeat}, now {now}"
+    );
+    for pnl in ["shriven_pnl_realized_quote", "shriven_pnl_unrealized_quote"] {
+        assert!(
+            samples[pnl].is_finite() && samples[pnl].fract() == 0.0,
+            "{pnl}"
+        );
+    }
 
     assert_eq!(server.get("/nothing").0, 404);
     assert_eq!(server.raw(b"DELETE /metrics HTTP/1.1\r\n\r\n").0, 405);
@@ -251,6 +294,12 @@ fn fault_injection_shows_in_the_metrics() {
         "p99 {} below the injected 300 µs",
         later[P99]
     );
+    let counts = buckets(&later);
+    assert_eq!(
+        counts[4], 0.0,
+        "no event faster than the injected 300 µs: {counts:?}"
+    );
+    assert!(counts[8] >= 50.0, "{counts:?}");
     let (events, errors) = (later["shriven_events_total"], later["shriven_errors_total"]);
     assert!(
         errors >= (events / 10.0).floor() - 1.0 && errors > 0.0,
