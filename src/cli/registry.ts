@@ -6,6 +6,7 @@ import { command as auditLog } from "./commands/audit-log.js";
 import { command as clippyBaseline } from "./commands/clippy-baseline.js";
 import { command as deploy } from "./commands/deploy.js";
 import { command as fix } from "./commands/fix.js";
+import { command as githubEnvironments } from "./commands/github-environments.js";
 import { command as licenses } from "./commands/licenses.js";
 import { command as list } from "./commands/list.js";
 import { command as paper } from "./commands/paper.js";
@@ -37,6 +38,7 @@ export const COMMANDS: readonly CliCommand[] = [
   auditLog,
   alerts,
   secrets,
+  githubEnvironments,
   clippyBaseline,
   fix,
 ];
@@ -62,6 +64,7 @@ export const OFFERED_NAMES: readonly string[] = [
   "audit-log",
   "alerts",
   "secrets",
+  "github-environments",
   "fix",
   "clippy-baseline",
 ];

@@ -13,6 +13,7 @@ import { parseTomlText } from "../core/toml.js";
 import { closedObject, describeIssues } from "../core/zod-issues.js";
 import { type DeployPolicy, deployPolicyFrom, deploySchema } from "../deploy/policy.js";
 import { type DeployWindow, deployWindowFrom, deployWindowSchema } from "../deploy-window/policy.js";
+import { type GitHubEnvironmentsPolicy, githubEnvironmentsPolicyFrom, githubEnvironmentsSchema } from "../github-environments/policy.js";
 import { type MonitorPolicy, monitorPolicyFrom, monitorPolicySchema } from "../monitor/policy.js";
 import { type PaperPolicy, paperPolicyFrom, paperPolicySchema } from "../paper/policy.js";
 import { type PerfPolicy, perfPolicyFrom, perfPolicySchema } from "../perf/policy.js";
@@ -52,6 +53,7 @@ export interface Policies {
   readonly deployWindow: DeployWindow;
   readonly approval: ApprovalPolicy;
   readonly monitor: MonitorPolicy;
+  readonly githubEnvironments: GitHubEnvironmentsPolicy;
 }
 
 /** The whole validated config. */
@@ -100,6 +102,7 @@ function configSchema(stepIds: readonly string[]) {
     deploy_window: deployWindowSchema.optional(),
     approval: approvalSchema.optional(),
     monitor: monitorPolicySchema.optional(),
+    github_environments: githubEnvironmentsSchema.optional(),
   });
 }
 
@@ -163,6 +166,7 @@ function defaults(stepIds: readonly string[], file: string | undefined, raw: Par
       deployWindow: deployWindowFrom(raw.deploy_window),
       approval: approvalPolicyFrom(raw.approval),
       monitor: monitorPolicyFrom(raw.monitor),
+      githubEnvironments: githubEnvironmentsPolicyFrom(raw.github_environments),
     },
   };
 }

@@ -45,6 +45,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   runners: 2,
   lint: 2,
   notify: 2,
+  "github-environments": 2,
   adapters: 1,
   cargo: 1,
   // The container definitions at the repository root (images pinned by digest), used by the Dagger face.

@@ -148,7 +148,7 @@ describe("usage errors", () => {
     [
       "an unknown command",
       ["launch"],
-      'unknown command "launch"; expected run, list, audit, licenses, perf, paper, release, publish, verify, prune-artifacts, deploy, rollback, promotion, audit-log, alerts, secrets, fix, clippy-baseline or help',
+      'unknown command "launch"; expected run, list, audit, licenses, perf, paper, release, publish, verify, prune-artifacts, deploy, rollback, promotion, audit-log, alerts, secrets, github-environments, fix, clippy-baseline or help',
     ],
     ["run without a stage", ["run"], "run needs a stage: dev, staging or production"],
     ["an unknown stage", ["run", "qa"], 'unknown stage "qa"; expected one of: dev, staging, production'],
