@@ -45,10 +45,13 @@ export class FakeGitHubEnvironments {
   readonly teams = new Map<string, number>([["acme/release-approvers", 501]]);
   /** Reviewer ids GitHub refuses with 422 (a team without access to the repository). */
   readonly refused = new Set<number>();
+  /** Echo the request's Authorization header in 422 messages, as a hostile or broken server might. */
+  echoAuthorization = false;
   readonly requests: string[] = [];
   readonly violations: string[] = [];
   readonly repository = "acme/quant";
   #nextId = 10;
+  #authorization = "";
   #server!: Server;
 
   async start(): Promise<this> {
@@ -77,6 +80,7 @@ export class FakeGitHubEnvironments {
       const method = req.method ?? "";
       this.requests.push(`${method} ${path}`);
       if (req.headers["x-github-api-version"] !== GITHUB_API_VERSION) this.violations.push(`${method} ${path}: no API version`);
+      this.#authorization = req.headers.authorization ?? "";
       if (req.headers.authorization !== `token ${ENV_TOKEN}`) {
         send(res, 401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" });
         return;
@@ -91,7 +95,7 @@ export class FakeGitHubEnvironments {
     });
   }
 
-  #route(method: string, path: string, body: unknown, res: ServerResponse): void {
+  #route(method: string, path: string, body: unknown, res: ServerResponse) {
     const user = /^\/users\/([^/]+)$/.exec(path);
     if (method === "GET" && user !== null) {
       const id = this.users.get(user[1] ?? "");
@@ -125,12 +129,14 @@ export class FakeGitHubEnvironments {
     }
   }
 
-  #put(name: string, body: unknown, res: ServerResponse): void {
+  #put(name: string, body: unknown, res: ServerResponse) {
     const parsed = putBody.safeParse(body);
     const invalid = (message: string) =>
       send(res, 422, {
         message: "Validation Failed",
-        errors: [{ resource: "Environment", code: "invalid", message }],
+        errors: [
+          { resource: "Environment", code: "invalid", message: this.echoAuthorization ? `${message} (${this.#authorization})` : message },
+        ],
         documentation_url: "https://docs.github.com/rest/deployments/environments#create-or-update-an-environment",
         status: "422",
       });
@@ -157,7 +163,7 @@ export class FakeGitHubEnvironments {
     send(res, 200, this.#environmentJson(name));
   }
 
-  #policies(method: string, name: string, policyId: string | undefined, body: unknown, res: ServerResponse): void {
+  #policies(method: string, name: string, policyId: string | undefined, body: unknown, res: ServerResponse) {
     const environment = this.environments.get(name);
     if (environment === undefined) return send(res, 404, NOT_FOUND);
     if (method === "GET" && policyId === undefined) {

@@ -11,26 +11,30 @@ import { EnvironmentsApi, GitHubEnvironmentsError } from "../../github-environme
 import { applyEnvironments, type EnvironmentsPlan, hasDrift, planEnvironments } from "../../github-environments/sync.js";
 import { Redactor } from "../../report/redact.js";
 import { allStepIds } from "../../stages/registry.js";
-import { type ParsedArgs, text } from "../args.js";
+import { type OptionTable, type ParsedArgs, parseArguments, text } from "../args.js";
 import type { CliCommand } from "../command.js";
 import type { CliIo } from "../io.js";
 
 /** What `plan` exits with when GitHub differs from the configuration (0: it matches; 1: failure; 2: usage). */
 export const DRIFT_EXIT_CODE = 3;
 
-/** `github-environments plan|apply [--repository OWNER/NAME] [--github-api URL] [--source DIR]` */
+/** Options of plan and apply. */
+const OPTIONS: OptionTable = {
+  repository: { type: "string" },
+  "github-api": { type: "string" },
+  source: { type: "string" },
+};
+
+/**
+ * `github-environments plan|apply [--repository OWNER/NAME] [--github-api URL] [--source DIR]`; it parses its
+ * options itself, so that the usage's command column keeps its width.
+ */
 export const command: CliCommand = {
   name: "github-environments",
-  operands: "plan|apply",
   summary:
     "Compare the repository's GitHub environments with [github_environments] (plan: exit 3 on a difference) or make them match (apply)",
   usage: ["plan|apply [--repository OWNER/NAME] [--github-api URL] [--source DIR]"],
-  options: {
-    repository: { type: "string" },
-    "github-api": { type: "string" },
-    source: { type: "string" },
-  },
-  run: runGitHubEnvironments,
+  run: ({ positionals }, io) => runGitHubEnvironments(parseArguments(positionals, OPTIONS, true), io),
 };
 
 async function runGitHubEnvironments({ values, positionals }: ParsedArgs, io: CliIo): Promise<number> {
@@ -82,7 +86,7 @@ function describePlan(plan: EnvironmentsPlan, mode: "plan" | "applied"): string[
     lines.push(`❌ ${plan.problems.length} problem${plan.problems.length === 1 ? "" : "s"} in [github_environments]`);
   else if (differing > 0)
     lines.push(
-      `~ ${differing} environment${differing === 1 ? "" : "s"} differ from [github_environments]; shriven-pipeline github-environments apply makes them match`,
+      `~ ${differing === 1 ? "1 environment differs" : `${differing} environments differ`} from [github_environments]; shriven-pipeline github-environments apply makes ${differing === 1 ? "it" : "them"} match`,
     );
   else lines.push("✅ GitHub matches [github_environments]");
   return lines;
