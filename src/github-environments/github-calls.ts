@@ -6,7 +6,7 @@
  */
 import { type Octokit, RequestError } from "octokit";
 import { z } from "zod";
-import { messageOf } from "../core/error-chain.js";
+import { causeChain, errorCode, messageOf } from "../core/error-chain.js";
 import { PipelineError } from "../core/errors.js";
 import { githubMessage } from "../release/release-api-calls.js";
 import type { EnvironmentName } from "./policy.js";
@@ -188,7 +188,11 @@ export class EnvironmentsApi {
 }
 
 function describe(error: unknown, repository: string): string {
-  if (!(error instanceof RequestError) || error.response === undefined) return `cannot reach GitHub (${messageOf(error)})`;
+  if (!(error instanceof RequestError) || error.response === undefined) {
+    const chain = causeChain(error);
+    if (chain.some((e) => e instanceof Error && e.name === "TimeoutError")) return "cannot reach GitHub (timed out)";
+    return `cannot reach GitHub (${chain.map(errorCode).find((code) => code !== undefined) ?? messageOf(error)})`;
+  }
   const said = githubMessage(error);
   const status = error.status;
   if (status === 401) return `GitHub rejected the token (HTTP 401 ${said}); check that GITHUB_TOKEN is set, valid and not expired`;

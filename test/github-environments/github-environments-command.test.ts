@@ -249,6 +249,36 @@ describe("github-environments errors", () => {
     expect(echoed.stderr).toContain("cannot review this environment (token [REDACTED])");
   });
 
+  it("names a token without write permission (403), after changing nothing", async () => {
+    const github = await fakeGitHubEnvironments();
+    github.readOnly = true;
+    const apply = await run(github, "apply", TWO_USERS);
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toContain(
+      "writing the environment development of acme/quant (PUT /repos/{owner}/{repo}/environments/{environment_name}): the token is not allowed to do this (HTTP 403 Resource not accessible by integration); it needs administration: write on acme/quant",
+    );
+    expect(github.environments.size).toBe(0);
+  });
+
+  it("refuses an answer of the wrong shape, and names an unreachable GitHub", async () => {
+    const github = await fakeGitHubEnvironments();
+    github.garbled = true;
+    const garbled = await run(github, "plan", TWO_USERS);
+    expect(garbled.code).toBe(1);
+    expect(garbled.stderr).toContain("GET /repos/{owner}/{repo}/environments of acme/quant: GitHub answered with an unexpected response");
+    const url = github.url;
+    await github.stop();
+    const unreachable = await runCli(["github-environments", "plan", "--repository", "acme/quant", "--github-api", url], {
+      cwd: workspace(TWO_USERS),
+      env: { GITHUB_TOKEN: ENV_TOKEN },
+    });
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain(
+      "listing the environments of acme/quant (GET /repos/{owner}/{repo}/environments): cannot reach GitHub (ECONNREFUSED)",
+    );
+    expect(unreachable.stderr).not.toContain(ENV_TOKEN);
+  });
+
   it("refuses bad arguments as usage errors before asking GitHub", async () => {
     const github = await fakeGitHubEnvironments();
     const cwd = workspace(TWO_USERS);

@@ -47,6 +47,10 @@ export class FakeGitHubEnvironments {
   readonly refused = new Set<number>();
   /** Echo the request's Authorization header in 422 messages, as a hostile or broken server might. */
   echoAuthorization = false;
+  /** Answer writes with 403, as for a token without Administration: write. */
+  readOnly = false;
+  /** Answer the environment list with a body of the wrong shape. */
+  garbled = false;
   readonly requests: string[] = [];
   readonly violations: string[] = [];
   readonly repository = "acme/quant";
@@ -117,6 +121,13 @@ export class FakeGitHubEnvironments {
       return;
     }
     const [, , name, policies, policyId] = repo;
+    if (this.readOnly && method !== "GET")
+      return send(res, 403, {
+        message: "Resource not accessible by integration",
+        documentation_url: "https://docs.github.com/rest/deployments/environments#create-or-update-an-environment",
+        status: "403",
+      });
+    if (this.garbled && name === undefined) return send(res, 200, { total_count: 1, environments: [{ name: 7 }] });
     if (name === undefined) {
       if (method !== "GET") return this.#unexpected(method, path, res);
       const all = [...this.environments.keys()].map((n) => this.#environmentJson(n));
