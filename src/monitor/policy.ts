@@ -23,11 +23,18 @@
  * [monitor.hosts.prod-2]                       # a host whose metrics live elsewhere
  * metrics_url = "http://10.0.0.9:9200/metrics"
  * ```
+ *
+ * With `source = "prometheus"` the hosts are not scraped: their series are read
+ * from Prometheus (`prometheus_url`, see prometheus-api.ts), each host named by
+ * the `prometheus_label` (default `instance`) whose value is the `address:port`
+ * of its metrics URL or its `[monitor.hosts.<name>] instance`.
  */
 
 import { z } from "zod";
 import { ConfigError } from "../core/errors.js";
 import { closedObject, describeIssues } from "../core/zod-issues.js";
+import type { PrometheusSettings } from "./prometheus-api.js";
+import { prometheusFields, prometheusSettingsFrom, refinePrometheus } from "./prometheus-policy.js";
 
 /** Where a host's metrics come from. */
 export type MetricsSource =
@@ -92,6 +99,10 @@ export interface MonitorPolicy {
   /** Every host's source unless `hostSources` names the host. */
   readonly source: MetricsSource;
   readonly hostSources: Readonly<Record<string, MetricsSource>>;
+  /** `source = "prometheus"`: series are read from Prometheus instead of the hosts; absent for `"scrape"`. */
+  readonly prometheus?: PrometheusSettings;
+  /** The value of the Prometheus label of hosts that name it (`[monitor.hosts.<name>] instance`). */
+  readonly instances?: Readonly<Record<string, string>>;
   readonly thresholds: MonitorThresholds;
   readonly staging: StagingCheckPolicy;
 }
@@ -130,6 +141,9 @@ const micros = z
   .max(60_000_000, { error: "expected at most a minute" });
 
 const sourceFields = { metrics_url: metricsUrl.optional(), metrics_command: argv.optional() };
+const instance = z
+  .string({ error: 'expected the host\'s value of the Prometheus label, e.g. "10.0.0.5:9100"' })
+  .regex(/^[^\0\n\r"\\]{1,256}$/, { error: "expected 1 to 256 characters without quotes, backslashes or line breaks" });
 const oneSource = (source: { metrics_url?: string | undefined; metrics_command?: readonly string[] | undefined }) =>
   source.metrics_url === undefined || source.metrics_command === undefined;
 
@@ -172,6 +186,7 @@ export const monitorPolicySchema = closedObject({
     .max(600, { error: "expected at most 600" })
     .optional(),
   ...sourceFields,
+  ...prometheusFields,
   thresholds: thresholdsSchema.optional(),
   staging: closedObject({
     duration_minutes: upToADay.min(0, { error: "expected 0 (no check) or more minutes" }).optional(),
@@ -183,10 +198,10 @@ export const monitorPolicySchema = closedObject({
   hosts: z
     .record(
       z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "expected a host name of letters, digits, . _ -" }),
-      closedObject(sourceFields)
+      closedObject({ ...sourceFields, instance: instance.optional() })
         .refine(oneSource, { error: "expected metrics_url or metrics_command, not both" })
-        .refine((source) => source.metrics_url !== undefined || source.metrics_command !== undefined, {
-          error: "expected metrics_url or metrics_command",
+        .refine((source) => source.metrics_url !== undefined || source.metrics_command !== undefined || source.instance !== undefined, {
+          error: "expected metrics_url, metrics_command or instance",
         }),
       { error: "expected a table of hosts" },
     )
@@ -196,7 +211,8 @@ export const monitorPolicySchema = closedObject({
   .refine((table) => (table.poll_seconds ?? 10) <= (table.duration_minutes ?? 30) * 60, {
     path: ["poll_seconds"],
     error: "expected at most duration_minutes (in seconds)",
-  });
+  })
+  .superRefine(refinePrometheus);
 
 function sourceFrom(raw: { metrics_url?: string | undefined; metrics_command?: readonly string[] | undefined }): MetricsSource {
   if (raw.metrics_command !== undefined) return { kind: "command", argv: raw.metrics_command };
@@ -212,7 +228,12 @@ export function monitorPolicyFrom(raw: z.output<typeof monitorPolicySchema> | un
     pollMs: (raw?.poll_seconds ?? 10) * 1000,
     timeoutMs: (raw?.timeout_seconds ?? 5) * 1000,
     source: sourceFrom(raw ?? {}),
-    hostSources: Object.fromEntries(Object.entries(raw?.hosts ?? {}).map(([host, source]) => [host, sourceFrom(source)])),
+    hostSources: Object.fromEntries(
+      Object.entries(raw?.hosts ?? {})
+        .filter(([, source]) => source.metrics_url !== undefined || source.metrics_command !== undefined)
+        .map(([host, source]) => [host, sourceFrom(source)]),
+    ),
+    ...prometheusSettingsFrom(raw),
     thresholds: {
       latencyWarningUs: given?.latency_warning_us ?? defaults.latencyWarningUs,
       latencyCriticalUs: given?.latency_critical_us ?? defaults.latencyCriticalUs,

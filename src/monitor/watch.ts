@@ -1,14 +1,15 @@
 /**
  * Post-deploy monitoring: after a deploy every host's metrics (Prometheus
- * text format, as `shriven-quant serve` exposes them) are polled for the
- * configured time, and each poll is judged by {@link evaluate}.
+ * text format, as `shriven-quant serve` exposes them, or samples read from
+ * Prometheus) are polled for the configured time, and each poll is judged by
+ * {@link evaluate}.
  */
 
 import { type Clock, SYSTEM_CLOCK } from "../core/clock.js";
 import { type Evaluation, evaluate, type PollHistory } from "./evaluate.js";
 import { hostName, type MonitorHost } from "./host.js";
 import type { MonitorPolicy, MonitorThresholds } from "./policy.js";
-import { parsePrometheusText } from "./prometheus.js";
+import { type MetricSample, parsePrometheusText } from "./prometheus.js";
 
 /** Time as the monitor sees it; injectable so tests run 30 minutes in milliseconds. */
 export type MonitorClock = Clock;
@@ -45,15 +46,39 @@ export type MonitorOutcome =
       readonly at: number;
     };
 
+/** A warning line of a host seen for the first time in this monitoring window. */
+export interface FirstWarning {
+  readonly host: string;
+  /** What was judged (see {@link findingCheck}). */
+  readonly check: string;
+  /** The finding as the poll worded it, `warning: …`. */
+  readonly finding: string;
+  readonly poll: number;
+  readonly at: number;
+}
+
+/**
+ * The check a finding line is about, for telling new warnings from repeated ones: the line without its
+ * severity and with its measured numbers replaced by `#` (`order latency p99 # µs > # µs`); every failed poll
+ * of a host is one check, `poll failed`.
+ */
+export function findingCheck(line: string): string {
+  const text = line.replace(/^(warning|critical): /, "");
+  if (text.startsWith("poll failed")) return "poll failed";
+  return text.replace(/[-+]?\d+(\.\d+)?([eE][-+]?\d+)?/g, "#");
+}
+
 /** Options of {@link monitorHosts}. */
 export interface MonitorOptions<H extends MonitorHost> {
   readonly hosts: readonly H[];
   readonly policy: Pick<MonitorPolicy, "durationMs" | "pollMs" | "thresholds">;
-  /** One host's metrics text (see {@link metricsFetcher}); a rejection is a failed poll. */
-  readonly fetchMetrics: (host: H) => Promise<string>;
+  /** One host's metrics text or samples (see {@link metricsFetcher}); a rejection is a failed poll. */
+  readonly fetchMetrics: (host: H) => Promise<string | readonly MetricSample[]>;
   readonly clock?: MonitorClock;
   /** Told every warning and critical poll as it happens (for notifications). */
   readonly onFinding?: (finding: HostFinding) => void;
+  /** Told each warning line the first time its host and check appear, in the poll that saw it (to notify at once). */
+  readonly onFirstWarning?: (warning: FirstWarning) => void;
   /** Thresholds of one host, when they differ per host (staging's reference latency); `policy.thresholds` otherwise. */
   readonly thresholdsFor?: (host: H) => MonitorThresholds;
 }
@@ -74,13 +99,15 @@ interface HostState {
  * of them in a row mean the connection to the host is lost (critical).
  */
 export async function monitorHosts<H extends MonitorHost>(options: MonitorOptions<H>): Promise<MonitorOutcome> {
-  const { hosts, policy, fetchMetrics, onFinding } = options;
+  const { hosts, policy, fetchMetrics, onFinding, onFirstWarning } = options;
   const clock = options.clock ?? SYSTEM_CLOCK;
   if (hosts.length === 0) throw new Error("monitorHosts: no hosts to monitor");
   if (!(policy.pollMs > 0) || !(policy.durationMs > 0)) throw new Error("monitorHosts: pollMs and durationMs must be above 0");
   const thresholds = policy.thresholds;
   const states = new Map<H, HostState>(hosts.map((host) => [host, { history: undefined, failures: 0 }]));
   const warnings: HostFinding[] = [];
+  /** `host` NUL `check` of every warning line told to onFirstWarning. */
+  const seen = new Set<string>();
   /** Set once the outcome is decided: slower hosts' results no longer count. */
   let finished = false;
   const start = clock.now();
@@ -92,7 +119,8 @@ export async function monitorHosts<H extends MonitorHost>(options: MonitorOption
     const name = hostName(host);
     let evaluation: Evaluation;
     try {
-      const samples = parsePrometheusText(await fetchMetrics(host), `metrics of ${name}`);
+      const metrics = await fetchMetrics(host);
+      const samples = typeof metrics === "string" ? parsePrometheusText(metrics, `metrics of ${name}`) : metrics;
       evaluation = evaluate(samples, state.history, options.thresholdsFor?.(host) ?? thresholds);
       state.history = { baseline: state.history?.baseline ?? samples, previous: samples };
       state.failures = 0;
@@ -111,6 +139,13 @@ export async function monitorHosts<H extends MonitorHost>(options: MonitorOption
     if (evaluation.level === "ok" || finished) return undefined;
     const finding: HostFinding = { host: name, level: evaluation.level, findings: evaluation.findings, poll, at: clock.now() };
     onFinding?.(finding);
+    for (const line of finding.findings.filter((f) => f.startsWith("warning:"))) {
+      const check = findingCheck(line);
+      const key = `${name}\0${check}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      onFirstWarning?.({ host: name, check, finding: line, poll, at: finding.at });
+    }
     if (finding.level === "warning") warnings.push(finding);
     return finding;
   };

@@ -255,7 +255,7 @@ describe("[monitor] policy", () => {
     [{ thresholds: { latency_p99_us: 1 } }, /monitor\.thresholds\.latency_p99_us: unknown key; expected one of: latency_warning_us/],
     [{ poll_seconds: 120, duration_minutes: 1 }, /monitor\.poll_seconds: expected at most duration_minutes/],
     [{ duration_minutes: 0 }, /monitor\.duration_minutes: expected minutes above 0/],
-    [{ hosts: { "prod-1": {} } }, /monitor\.hosts\.prod-1: expected metrics_url or metrics_command/],
+    [{ hosts: { "prod-1": {} } }, /monitor\.hosts\.prod-1: expected metrics_url, metrics_command or instance/],
   ])("refuses %j", (raw, problem) => {
     expect(() => parseMonitorPolicy(raw, "shriven-pipeline.toml")).toThrow(ConfigError);
     expect(() => parseMonitorPolicy(raw, "shriven-pipeline.toml")).toThrow(problem);

@@ -18,7 +18,8 @@ import { restorePreviousReleases } from "../../deploy/rollback.js";
 import { runInDeployRoot } from "../../deploy/service.js";
 import type { HostCapabilities, Step, StepContext, StepOutcome } from "../../engine/step.js";
 import { metricsFetcher } from "../../monitor/fetch.js";
-import type { HostFinding } from "../../monitor/watch.js";
+import type { MetricSample } from "../../monitor/prometheus.js";
+import type { FirstWarning, HostFinding } from "../../monitor/watch.js";
 import { deployEvent } from "../../notify/slack.js";
 import { auditLogOf, inventoryOf, needHost, notify, pinnedKey, recordBrokenLock, recordDeploy, serviceEnvOf, withSession } from "./host.js";
 import { builtRelease } from "./signed-release.js";
@@ -113,25 +114,42 @@ export function deployStep(environment: Environment, identity: { id: string; tit
 }
 
 /**
- * Each host's metrics, fetched by URL or by a command run on the host in its deploy root over `session`; a
- * local target's from its own port, whatever `[monitor]` says.
+ * Each host's metrics, fetched by URL or by a command run on the host in its deploy root over `session`, or
+ * read from Prometheus (`[monitor] source = "prometheus"`); a local target's from its own port (or, from
+ * Prometheus, as the instance of that port), whatever `[monitor]` says.
  */
 export function hostMetrics(
   context: StepContext,
   host: HostCapabilities,
   session: RemoteTransport,
-): (target: DeployHost) => Promise<string> {
-  const policy = context.policies.monitor;
-  const fromHost = metricsFetcher<DeployHost>(policy, {
+): (target: DeployHost) => Promise<string | MetricSample[]> {
+  return metricsFetcher<DeployHost>(context.policies.monitor, {
     runCommand: async (target, argv, { timeoutMs }) => {
       const result = await runInDeployRoot(session, target, argv, timeoutMs, serviceEnvOf(host));
       return { ...result, exitCode: result.exitCode ?? -1 };
     },
+    metricsUrlOf: (target) => target.local?.metricsUrl,
   });
-  return (target) => {
-    const url = target.local?.metricsUrl;
-    if (url === undefined) return fromHost(target);
-    return metricsFetcher<DeployHost>({ source: { kind: "url", url }, hostSources: {}, timeoutMs: policy.timeoutMs })(target);
+}
+
+/**
+ * Slack notices of warnings as they first appear: each warning line of a host and check (`findingCheck` of
+ * monitor/watch.ts) is posted once, in the poll that saw it, as a monitor-warning notice of one finding.
+ * `undelivered()` waits for the posts and gives one line per distinct delivery failure.
+ */
+export function warningNotices(
+  host: HostCapabilities,
+  environment: string,
+  version: string,
+  start: number,
+): { onFirstWarning: (warning: FirstWarning) => void; undelivered: () => Promise<string[]> } {
+  const posts: Promise<string | undefined>[] = [];
+  return {
+    onFirstWarning: (warning) => {
+      const findings = [findingLine({ ...warning, findings: [warning.finding] }, start)];
+      posts.push(notify(host, { kind: "monitor-warning", environment, version, findings }));
+    },
+    undelivered: async () => [...new Set((await Promise.all(posts)).filter((line) => line !== undefined))],
   };
 }
 

@@ -21,7 +21,8 @@ export async function latencyReferences(
   const references = new Map<string, number>();
   for (const target of inventory.hosts) {
     try {
-      const p99 = latencyP99Seconds(parsePrometheusText(await fetch(target), `metrics of ${target.name}`));
+      const metrics = await fetch(target);
+      const p99 = latencyP99Seconds(typeof metrics === "string" ? parsePrometheusText(metrics, `metrics of ${target.name}`) : metrics);
       if (p99 !== undefined && Number.isFinite(p99) && p99 > 0) references.set(target.name, p99 * 1e6);
     } catch {
       // Nothing serving there yet (a first deploy): no reference, so no degradation check for this host.

@@ -1,14 +1,15 @@
 /**
  * Staging's post-deploy check after the smoke tests: the test hosts' metrics
  * watched for `[monitor.staging]`, critical on an error rate over its limit or
- * a latency p99 degraded against the release before.
+ * a latency p99 degraded against the release before. Each warning is posted
+ * to Slack when it first appears.
  */
 
 import type { DeployHost, Inventory } from "../../deploy/policy.js";
 import type { HostCapabilities, StepContext } from "../../engine/step.js";
 import { stagingThresholds } from "../../monitor/staging-thresholds.js";
 import { monitorHosts } from "../../monitor/watch.js";
-import { findingLine, hostMetrics } from "../shared/deploy.js";
+import { deployedTo, findingLine, hostMetrics, warningNotices } from "../shared/deploy.js";
 import { withSession } from "../shared/host.js";
 import { recordedLatencyReferences } from "./latency-references.js";
 
@@ -23,6 +24,7 @@ export async function postDeployCheck(
   const references = recordedLatencyReferences(host);
   const findings: string[] = [];
   const start = host.clock.now();
+  const notices = warningNotices(host, inventory.environment, deployedTo(host, "test")?.version ?? "the deployed release", start);
   const outcome = await withSession(host, inventory, (session) =>
     monitorHosts<DeployHost>({
       hosts: inventory.hosts,
@@ -31,8 +33,10 @@ export async function postDeployCheck(
       fetchMetrics: hostMetrics(context, host, session),
       clock: host.clock,
       onFinding: (f) => findings.push(`${f.level}: ${findingLine(f, start)}`),
+      onFirstWarning: notices.onFirstWarning,
     }),
   );
+  findings.push(...(await notices.undelivered()));
   const compared =
     references.size > 0
       ? `latency against the previous release on ${[...references.keys()].join(", ")}`
