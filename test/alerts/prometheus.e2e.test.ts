@@ -5,59 +5,15 @@
  * connection lost. The engine's `/metrics` passes `promtool check metrics` (text-format validity and its lint). The rules are the generated ones with short holds
  * (seconds instead of minutes) so the test ends in bounded time; everything else is as rendered.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { execa } from "execa";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
 import { alertRules, ENGINE_JOB, LATENCY_HISTOGRAM } from "../../src/alerts/rules.js";
 import { DEFAULT_MONITOR_THRESHOLDS } from "../../src/monitor/policy.js";
 import { buildExampleEngine, copyExample } from "../helpers/example.js";
-import { freePort } from "../helpers/sshd.js";
+import { serveEngine, startPrometheus, stopProcess } from "../helpers/prometheus.js";
 import { tempDir } from "../helpers/temp.js";
 import { needs } from "../helpers/tools.js";
-
-/** Starts `command`, waits until `ready` matches a line of its stdout or stderr (bounded), keeps it for stopping. */
-const children: ChildProcess[] = [];
-async function start(
-  command: string,
-  args: readonly string[],
-  ready: RegExp,
-  cwd?: string,
-): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...(cwd === undefined ? {} : { cwd }) });
-  children.push(child);
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} was not ready within 30 s`)), 30_000);
-    for (const stream of [child.stdout, child.stderr])
-      createInterface({ input: stream }).on("line", (line) => {
-        const found = ready.exec(line);
-        if (found !== null) {
-          clearTimeout(timer);
-          resolve(found);
-        }
-      });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${command} exited with ${code} before it was ready`));
-    });
-  });
-  return { child, match };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-}
-
-afterAll(async () => {
-  await Promise.all(children.map(stop));
-});
 
 interface FiringAlert {
   labels: Record<string, string>;
@@ -70,16 +26,7 @@ describe("the generated rules on a real Prometheus scraping the example engine",
 
   beforeAll(async () => {
     const binary = await buildExampleEngine(copyExample(tempDir("shriven-prometheus-")));
-    const serve = async (extra: string[]) => {
-      const { child, match } = await start(
-        binary,
-        ["serve", "--listen", "127.0.0.1:0", "--max-seconds", "300", ...extra],
-        /^shriven-quant serve: listening on http:\/\/(127\.0\.0\.1:\d+)$/,
-      );
-      return { child, address: match[1] as string };
-    };
-    engines = { healthy: await serve([]), slow: await serve(["--inject-latency-us", "300"]) };
-    const dir = tempDir("shriven-prometheus-");
+    engines = { healthy: await serveEngine(binary), slow: await serveEngine(binary, ["--inject-latency-us", "300"]) };
     const rules = alertRules(DEFAULT_MONITOR_THRESHOLDS, {
       sustained: "2s",
       latencyWindow: "5s",
@@ -88,27 +35,7 @@ describe("the generated rules on a real Prometheus scraping the example engine",
       connection: "2s",
       heartbeatStaleSeconds: 30,
     });
-    writeFileSync(join(dir, "rules.yml"), stringify(rules));
-    writeFileSync(
-      join(dir, "prometheus.yml"),
-      stringify({
-        global: { scrape_interval: "1s", evaluation_interval: "1s", scrape_timeout: "900ms" },
-        rule_files: ["rules.yml"],
-        scrape_configs: [{ job_name: ENGINE_JOB, static_configs: [{ targets: [engines.healthy.address, engines.slow.address] }] }],
-      }),
-    );
-    const port = await freePort();
-    await start(
-      "prometheus",
-      [
-        `--config.file=${join(dir, "prometheus.yml")}`,
-        `--storage.tsdb.path=${join(dir, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      /Server is ready to receive web requests/,
-      dir,
-    );
-    prometheus = `http://127.0.0.1:${port}`;
+    prometheus = await startPrometheus([engines.healthy.address, engines.slow.address], rules);
   }, 420_000);
 
   /** The firing alerts named `name`, polled every 500 ms until `until` holds them (at most 60 s). */
@@ -170,7 +97,7 @@ describe("the generated rules on a real Prometheus scraping the example engine",
 
   it("fires connection lost for an engine that stopped, and only for it", async () => {
     expect(await firing("ShrivenConnectionLost", () => true)).toEqual([]);
-    await stop(engines.healthy.child);
+    await stopProcess(engines.healthy.child);
     const lost = await firing("ShrivenConnectionLost", (a) => a.length > 0);
     expect(lost.map((a) => a.labels.instance)).toEqual([engines.healthy.address]);
     expect(lost[0]?.labels).toMatchObject({ severity: "critical", job: ENGINE_JOB });
