@@ -127,11 +127,7 @@ describe("[monitor] source", () => {
       { ...prom, prometheus_bearer_token_env: "MY-TOKEN" },
       /monitor\.prometheus_bearer_token_env: expected the name of an environment variable/,
     ],
-    [
-      "a token given inline",
-      { ...prom, prometheus_bearer_token: "abc" },
-      /monitor\.prometheus_bearer_token: unknown key/,
-    ],
+    ["a token given inline", { ...prom, prometheus_bearer_token: "abc" }, /monitor\.prometheus_bearer_token: unknown key/],
     [
       "a relative token file",
       { ...prom, prometheus_bearer_token_file: "secrets/token" },
