@@ -34,6 +34,9 @@ export const prometheusFields = {
     .refine((url) => /^https?:\/\/[^/?#]/i.test(url) && URL.canParse(url) && !/[?#]/.test(url), {
       error: 'expected an http(s) URL without query or fragment, e.g. "http://127.0.0.1:9090"',
     })
+    .refine((url) => !URL.canParse(url) || (new URL(url).username === "" && new URL(url).password === ""), {
+      error: "expected no credentials in the URL (it is shown in findings): use prometheus_basic_auth_env or _file",
+    })
     .optional(),
   prometheus_label: z
     .string({ error: "expected a label name" })

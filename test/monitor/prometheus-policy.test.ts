@@ -65,6 +65,11 @@ describe("[monitor] source", () => {
       { ...prom, prometheus_url: "http://p:9090/?x=1" },
       /monitor\.prometheus_url: expected an http\(s\) URL without query/,
     ],
+    [
+      "a URL with credentials",
+      { ...prom, prometheus_url: "http://monitor:s3cret@p:9090" },
+      /monitor\.prometheus_url: expected no credentials in the URL/,
+    ],
     ["a URL that is no string", { ...prom, prometheus_url: ["http://p"] }, /monitor\.prometheus_url: expected an http\(s\) URL/],
     ["a reserved label", { ...prom, prometheus_label: "__name__" }, /monitor\.prometheus_label: expected a Prometheus label name/],
     ["a label with a dash", { ...prom, prometheus_label: "host-name" }, /monitor\.prometheus_label: expected a Prometheus label name/],
@@ -137,6 +142,7 @@ describe("[monitor] source", () => {
     const error = configError(() => parseMonitorPolicy(raw, "shriven-pipeline.toml"));
     expect(error.message).toMatch(problem);
     expect(error.message).toContain("shriven-pipeline.toml");
+    expect(error.message).not.toContain("s3cret");
   });
 });
 
