@@ -14,6 +14,7 @@ import { UsageError } from "../core/errors.js";
 import { readTextFile } from "../core/read-text-file.js";
 import { DeployRefused } from "../deploy/deploy-refused.js";
 import type { deployRelease } from "../deploy/deploy-release.js";
+import { exchangeKeysFile } from "../deploy/exchange-keys.js";
 import { brokenLockAuditEntry, describeHeldLock } from "../deploy/locks.js";
 import { type DeployOutcome, deployAuditEntry, renderOutcome } from "../deploy/outcome.js";
 import { type Inventory, withHosts } from "../deploy/policy.js";
@@ -70,7 +71,8 @@ const CLI_DEPLOY_SKIPS = [
 ];
 
 /**
- * Runs `act` over one SSH session to the hosts of `--env`, then prints, records and announces its outcome. The
+ * Runs `act` over one SSH session to the hosts of `--env` (a deploy with the environment's exchange keys from
+ * the process environment, see exchange-keys.ts), then prints, records and announces its outcome. The
  * audit log must be appendable before any host is touched; a refusal, a stale lock broken and an emergency are
  * recorded too.
  * Returns the exit code: 0 deployed, 1 refused, failed or unreachable.
@@ -124,8 +126,12 @@ export async function runDeployAction(
   let session: SshSession | undefined;
   let outcome: DeployOutcome;
   try {
+    // A deploy brings the environment's exchange keys (refused before any host is reached when one is missing).
+    const exchangeKeys =
+      what.action === "deploy" && inventory.exchangeKeys ? exchangeKeysFile(inventory.environment, (name) => io.env[name]) : undefined;
     session = await SshSession.open(inventory.hosts, key);
     outcome = await act({
+      ...(exchangeKeys === undefined ? {} : { exchangeKeys }),
       inventory,
       session,
       publicKeyText,

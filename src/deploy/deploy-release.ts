@@ -7,9 +7,11 @@
  *     releases/.partial-<nonce>/     an upload in progress (never becomes current)
  *     current -> releases/<version>  switched atomically (rename of a new symlink)
  *     .deploy-lock/holder.json       one deploy at a time (mkdir is atomic)
+ *     secrets/exchange.env           the exchange keys the start command reads (exchange-keys.ts)
  *
  * A deploy: verify the signatures locally → lock every host → upload to a
- * partial folder, check SHA-256 on the host, rename into place → switch
+ * partial folder, check SHA-256 on the host, rename into place, write the
+ * exchange keys (when `exchange_keys` is on) → switch
  * `current` and restart on each host → health checks → on any failure switch
  * every switched host back to its own previous release and restart (a host
  * that had none is stopped and its `current` removed, as before its first
@@ -27,6 +29,7 @@ import { type ReleaseVerification, verifyRelease } from "../release/verify-relea
 import { type DeployContext, PINNED_KEY } from "./context.js";
 import { STOPPED, stopAndClear, switchTo } from "./current-link.js";
 import { DeployRefused } from "./deploy-refused.js";
+import { type ExchangeKeysFile, installExchangeKeys } from "./exchange-keys.js";
 import { healthCheck } from "./health-check.js";
 import { releaseLocks, takeLocks } from "./locks.js";
 import { type DeployOutcome, type HostOutcome, restoredSummary } from "./outcome.js";
@@ -121,9 +124,15 @@ export async function deployRelease(
     readonly releaseDir: string;
     /** The SHA-256 the binary must have (production: the one staging validated, from the promotion record). */
     readonly expectedSha256?: string;
+    /** The environment's exchange keys (exchange-keys.ts), required when the inventory's `exchange_keys` is on. */
+    readonly exchangeKeys?: ExchangeKeysFile;
   },
 ): Promise<DeployOutcome> {
-  const { inventory } = context;
+  const { inventory, exchangeKeys } = context;
+  if (inventory.exchangeKeys && exchangeKeys === undefined)
+    throw new DeployRefused(
+      `[deploy.${inventory.environment}] exchange_keys is on, but the deploy was given no exchange keys: no host was touched`,
+    );
   const verified = await verifyRelease(context.releaseDir, context.publicKeyText, inventory.publicKey ?? PINNED_KEY);
   if (!verified.ok) {
     const failed = verified.checks.filter((c) => !c.ok).map((c) => `${c.subject}: ${c.detail}`);
@@ -153,6 +162,7 @@ export async function deployRelease(
     for (const host of inventory.hosts) {
       try {
         await uploadRelease(context, host, files, nonce, version);
+        if (inventory.exchangeKeys && exchangeKeys !== undefined) await installExchangeKeys(context, host, exchangeKeys);
       } catch (error) {
         outcomes.set(host.name, { host: host.name, previous: undefined, result: "failed", detail: (error as Error).message });
         return outcome("failed", `${host.name}: ${(error as Error).message}; no host was switched`);

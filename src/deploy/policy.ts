@@ -12,6 +12,8 @@
  * stop = ["sh", "-c", "systemctl --user stop shriven-quant"]
  * health = { command = ["./current/shriven-quant", "--version"], timeout_seconds = 5, retries = 10, interval_seconds = 1 }
  *
+ * exchange_keys = true               # default with hosts: PROD_ZERODHA_API_KEY … delivered to each host (exchange-keys.ts)
+ *
  * [[deploy.production.hosts]]
  * name = "prod-1"
  * address = "10.0.0.5"
@@ -126,6 +128,7 @@ const environmentSchema = closedObject({
   health: healthSchema.optional(),
   smoke: argv.optional(),
   lock_stale_seconds: seconds(7 * 24 * 3600).optional(),
+  exchange_keys: z.boolean({ error: "expected true or false" }).optional(),
   hosts: z
     .array(hostSchema, { error: "expected [[hosts]] tables" })
     .min(1, { error: "expected at least one host (leave hosts out to deploy to local targets)" })
@@ -197,6 +200,12 @@ export interface Inventory {
   /** Smoke tests run on each host after a staging deploy (in the deploy root); none when absent. */
   readonly smoke: readonly string[] | undefined;
   readonly lockStaleMs: number;
+  /**
+   * `exchange_keys`: a deploy writes the environment's exchange keys to each host (`secrets/exchange.env`, see
+   * exchange-keys.ts) and the start command reads them. Default: on with hosts (their engine trades with the
+   * keys the secrets preflight requires), off for local targets.
+   */
+  readonly exchangeKeys: boolean;
   /** The pinned hosts; none in the config when the environment deploys to local targets (until a run resolves them). */
   readonly hosts: readonly DeployHost[];
   /** `[deploy.<env>.local]`: set when the environment deploys to local targets instead of hosts. */
@@ -235,6 +244,7 @@ export function deployPolicyFrom(raw: z.output<typeof deploySchema> | undefined)
       },
       smoke: table.smoke,
       lockStaleMs: (table.lock_stale_seconds ?? 3600) * 1000,
+      exchangeKeys: table.exchange_keys ?? table.hosts !== undefined,
       local:
         local === undefined
           ? undefined

@@ -28,11 +28,13 @@ import { verifyAuditLog } from "../../src/audit-log/verify.js";
 import type { DeployContext } from "../../src/deploy/context.js";
 import { DeployRefused } from "../../src/deploy/deploy-refused.js";
 import { deployRelease } from "../../src/deploy/deploy-release.js";
+import { type ExchangeKeysFile, exchangeKeysFile } from "../../src/deploy/exchange-keys.js";
 import type { HeldLock } from "../../src/deploy/locks.js";
 import { deployPolicyFrom, deploySchema, type Inventory } from "../../src/deploy/policy.js";
 import { rollbackRelease } from "../../src/deploy/rollback.js";
 import { packageRelease } from "../../src/release/package-release.js";
 import { runCli } from "../helpers/cli.js";
+import { EXCHANGE_KEY_VARIABLES } from "../helpers/serving-hosts.js";
 import { slackHook } from "../helpers/slack-hook.js";
 import { startSshd, stopSshdsAfter, type TestHost, testClientKey } from "../helpers/sshd.js";
 import { needs } from "../helpers/tools.js";
@@ -40,7 +42,6 @@ import { needs } from "../helpers/tools.js";
 const TRIPLE = "x86_64-unknown-linux-gnu";
 const SEED = randomBytes(32).toString("hex");
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
-
 /** The service: `start` records the version it serves, `health` checks it (and a per-version "unhealthy" marker). */
 function service(version: string, healthy = true): string {
   return `#!/bin/sh
@@ -141,10 +142,20 @@ path = "${root(host)}"
     return deployPolicyFrom(parsed).production as Inventory;
   }
 
-  async function withSession<T>(inv: Inventory, body: (context: DeployContext) => Promise<T>): Promise<T> {
+  async function withSession<T>(
+    inv: Inventory,
+    body: (context: DeployContext & { exchangeKeys: ExchangeKeysFile }) => Promise<T>,
+  ): Promise<T> {
     const session = await SshSession.open(inv.hosts, privateKey);
     try {
-      return await body({ inventory: inv, session, publicKeyText: formatPublicKey(key), who: "asha", sleep: async () => {} });
+      return await body({
+        inventory: inv,
+        session,
+        publicKeyText: formatPublicKey(key),
+        who: "asha",
+        sleep: async () => {},
+        exchangeKeys: exchangeKeysFile("production", (name) => EXCHANGE_KEY_VARIABLES[name]),
+      });
     } finally {
       await session.close();
     }
@@ -163,7 +174,7 @@ path = "${root(host)}"
 
   describe("through the CLI", () => {
     it("deploys v1 then v2 to both hosts, rolls back to v1, and the audit log verifies", async () => {
-      const env = { CI: "true", SSH_DEPLOY_KEY: privateKey, GITHUB_ACTOR: "asha" };
+      const env = { CI: "true", SSH_DEPLOY_KEY: privateKey, GITHUB_ACTOR: "asha", ...EXCHANGE_KEY_VARIABLES };
       const refused = await runCli(["deploy", "--env", "production", "--source", workspace, "--release", releases.get("1.0.0") as string], {
         env,
       });
@@ -203,7 +214,7 @@ path = "${root(host)}"
       expect(usage.stderr).toContain("usage:");
       const scripted = await execa("bash", [script, "v2.0.0", "--source", workspace], {
         reject: false,
-        env: { SSH_DEPLOY_KEY: privateKey, GITHUB_ACTOR: "asha" },
+        env: { SSH_DEPLOY_KEY: privateKey, GITHUB_ACTOR: "asha", ...EXCHANGE_KEY_VARIABLES },
       });
       expect(scripted.stdout).toMatch(/^✅ Rollback of production to 2\.0\.0: deployed/);
       expect(scripted.exitCode).toBe(0);
@@ -412,7 +423,7 @@ path = "${root(host)}"
 
     it("the CLI: --break-lock refuses a live lock naming holder and age; a stale one is broken and audit-logged", async () => {
       const hook = await slackHook();
-      const env = { CI: "true", SSH_DEPLOY_KEY: privateKey, GITHUB_ACTOR: "asha", SLACK_WEBHOOK_URL: hook.url };
+      const env = { CI: "true", SSH_DEPLOY_KEY: privateKey, GITHUB_ACTOR: "asha", ...EXCHANGE_KEY_VARIABLES, SLACK_WEBHOOK_URL: hook.url };
       const log = join(workspace, ".shriven-pipeline/audit/audit.jsonl");
       const before = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n").filter(Boolean).length : 0;
       mkdirSync(join(root(alpha), ".deploy-lock"));
@@ -452,7 +463,7 @@ path = "${root(host)}"
     }, 120_000);
 
     it("the CLI: an audit log that cannot be appended to (a stale lock) stops deploy and rollback before any host is touched", async () => {
-      const env = { CI: "true", SSH_DEPLOY_KEY: privateKey, GITHUB_ACTOR: "asha" };
+      const env = { CI: "true", SSH_DEPLOY_KEY: privateKey, GITHUB_ACTOR: "asha", ...EXCHANGE_KEY_VARIABLES };
       const log = join(workspace, ".shriven-pipeline/audit/audit.jsonl");
       mkdirSync(join(workspace, ".shriven-pipeline/audit"), { recursive: true });
       writeFileSync(`${log}.lock`, "pid 1 on crashed-host\n");

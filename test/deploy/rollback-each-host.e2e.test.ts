@@ -15,8 +15,10 @@ import { formatPublicKey } from "../../src/adapters/minisign.js";
 import { SshSession } from "../../src/adapters/ssh/session.js";
 import type { DeployContext } from "../../src/deploy/context.js";
 import { deployRelease } from "../../src/deploy/deploy-release.js";
+import { type ExchangeKeysFile, exchangeKeysFile } from "../../src/deploy/exchange-keys.js";
 import { deployPolicyFrom, deploySchema, type Inventory } from "../../src/deploy/policy.js";
 import { restorePreviousReleases } from "../../src/deploy/rollback.js";
+import { EXCHANGE_KEY_VARIABLES } from "../helpers/serving-hosts.js";
 import { signedRelease, testSigningKey } from "../helpers/signed-release.js";
 import { startSshd, stopSshdsAfter, type TestHost, testClientKey } from "../helpers/sshd.js";
 import { needs } from "../helpers/tools.js";
@@ -77,11 +79,21 @@ path = "${root(h)}"
     return deployPolicyFrom(deploySchema.parse((parse(toml) as { deploy: unknown }).deploy)).production as Inventory;
   }
 
-  async function withSession<T>(hosts: TestHost[], body: (context: DeployContext) => Promise<T>): Promise<T> {
+  async function withSession<T>(
+    hosts: TestHost[],
+    body: (context: DeployContext & { exchangeKeys: ExchangeKeysFile }) => Promise<T>,
+  ): Promise<T> {
     const inv = inventory(hosts);
     const session = await SshSession.open(inv.hosts, privateKey);
     try {
-      return await body({ inventory: inv, session, publicKeyText: formatPublicKey(key), who: "asha", sleep: async () => {} });
+      return await body({
+        inventory: inv,
+        session,
+        publicKeyText: formatPublicKey(key),
+        who: "asha",
+        sleep: async () => {},
+        exchangeKeys: exchangeKeysFile("production", (name) => EXCHANGE_KEY_VARIABLES[name]),
+      });
     } finally {
       await session.close();
     }

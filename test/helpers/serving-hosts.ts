@@ -58,3 +58,18 @@ path = "${root(h)}"
     )
     .join("");
 }
+
+/**
+ * Exchange keys of both environments, as the run's variables, for deploys to test hosts (which deliver them:
+ * `[deploy.<env>] exchange_keys` is on with hosts). Each environment's own, with the shape the preflight expects.
+ */
+export const EXCHANGE_KEY_VARIABLES: Readonly<Record<string, string>> = {
+  TEST_ZERODHA_API_KEY: "testzerodhakey01",
+  TEST_ZERODHA_API_SECRET: "testzerodhasecret000000000000001",
+  TEST_BINANCE_API_KEY: "T".repeat(64),
+  TEST_BINANCE_API_SECRET: "t".repeat(64),
+  PROD_ZERODHA_API_KEY: "prodzerodhakey01",
+  PROD_ZERODHA_API_SECRET: "prodzerodhasecret000000000000001",
+  PROD_BINANCE_API_KEY: "P".repeat(64),
+  PROD_BINANCE_API_SECRET: "p".repeat(64),
+};

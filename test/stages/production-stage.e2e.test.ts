@@ -349,8 +349,13 @@ metrics_url = "http://127.0.0.1:${ports[1]}/metrics"
 
   it("with two approvals outside market hours: every step, both hosts on v1.0.0 trading live, the GitHub release", async () => {
     // Test first, for real: the staging stage on the same sshd hosts (their test deploy roots) promotes the commit.
+    // The staging job holds the test environment's exchange keys, never production's (the preflight refuses those).
+    const stagingEnv = {
+      ...Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("PROD_"))),
+      ...exchangeKeys("test"),
+    };
     const staged = await runCli(["run", "staging", "--source", source, "--report-dir", mkdtempSync(join(parent, "staging-")), ...dbArgs], {
-      env,
+      env: stagingEnv,
     });
     expect(staged.code, staged.stdout + staged.stderr).toBe(0);
     expect(staged.stdout).toMatch(/✅ Promotion record: [0-9a-f]{12} promoted at /);

@@ -12,6 +12,7 @@ import { readTextFile } from "../../core/read-text-file.js";
 import type { RemoteTransport } from "../../deploy/context.js";
 import { DeployRefused } from "../../deploy/deploy-refused.js";
 import { deployRelease } from "../../deploy/deploy-release.js";
+import { exchangeKeysFile } from "../../deploy/exchange-keys.js";
 import type { DeployOutcome } from "../../deploy/outcome.js";
 import type { DeployHost, Inventory } from "../../deploy/policy.js";
 import { restorePreviousReleases } from "../../deploy/rollback.js";
@@ -41,7 +42,7 @@ const optionalLine = (line: string | undefined): string[] => (line === undefined
 
 /**
  * Deploys the release this run built to `[deploy.<environment>]` (service commands with the profile's
- * TRADING_MODE), records it in the audit log, announces it and hands it to the later steps. `beforeDeploy`
+ * TRADING_MODE; the environment's exchange keys written to each host unless `exchange_keys = false`), records it in the audit log, announces it and hands it to the later steps. `beforeDeploy`
  * runs over the same transport first (staging reads each host's latency there). A deploy to local targets
  * says so in its summary: it reached this machine, not servers.
  */
@@ -63,6 +64,8 @@ export async function deployBuiltRelease(
       throw new DeployRefused(`the audit log cannot be appended to, so no host was touched: ${error.message}`);
     throw error;
   }
+  // The engine's exchange keys, from the environment's secrets: refused here, naming a missing one, before any host.
+  const exchangeKeys = inventory.exchangeKeys ? exchangeKeysFile(environment, (name) => host.secret(name)) : undefined;
   const brokenLocks: string[] = [];
   // Production deploys only the binary staging validated: the promotion record's SHA-256 for it.
   const expectedSha256 =
@@ -81,6 +84,7 @@ export async function deployBuiltRelease(
       who: host.who,
       releaseDir: release.dir,
       ...(expectedSha256 === undefined ? {} : { expectedSha256 }),
+      ...(exchangeKeys === undefined ? {} : { exchangeKeys }),
       signal: context.signal,
       serviceEnv: serviceEnvOf(host),
       // A lock older than lock_stale_seconds was left by a run that died: broken, audit-logged; a live one refuses.
