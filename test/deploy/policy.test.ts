@@ -61,10 +61,18 @@ describe("[deploy] inventories", () => {
     [{ health: '{ url = "not a url" }' }, {}, "health.url: expected an http(s) URL"],
     [{ public_key: "" }, {}, "public_key: "],
     [{ unknown: "1" }, {}, "deploy.production.unknown: unknown key"],
+    [{ exchange_keys: '"yes"' }, {}, "deploy.production.exchange_keys: expected true or false"],
+    [{ exchange_keys: "1" }, {}, "deploy.production.exchange_keys: expected true or false"],
   ])("refuses %j %j", (env, host, message) => {
     const error = configError(() => parse(table(env as Record<string, string>, host as Record<string, string>)));
     expect(error.message).toContain("shriven-pipeline.toml");
     expect(error.problems.join("\n")).toContain(message);
+  });
+
+  it("delivers the exchange keys to hosts unless exchange_keys = false", () => {
+    expect(parse(table()).policies.deploy.production?.exchangeKeys).toBe(true);
+    expect(parse(table({ exchange_keys: "false" })).policies.deploy.production?.exchangeKeys).toBe(false);
+    expect(parse(table({ exchange_keys: "true" })).policies.deploy.production?.exchangeKeys).toBe(true);
   });
 
   it("refuses an environment other than test and production, no hosts, and duplicate host names", () => {
@@ -102,6 +110,9 @@ describe("[deploy] local targets (no hosts)", () => {
     const explicit = parse(local("production", `${SERVE}\ntargets = 3\nhealth_path = "/ready"\nmetrics_path = "/m"`)).policies.deploy
       .production;
     expect(explicit?.local).toMatchObject({ targets: 3, explicit: true, healthPath: "/ready", metricsPath: "/m" });
+    // Local targets get no exchange keys unless asked to.
+    expect(inventory?.exchangeKeys).toBe(false);
+    expect(parse(local("test", SERVE, "exchange_keys = true")).policies.deploy.test?.exchangeKeys).toBe(true);
   });
 
   it.each([
