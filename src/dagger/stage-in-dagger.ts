@@ -48,7 +48,10 @@ export interface StageSecrets {
   readonly RELEASE_SIGNING_KEY?: Secret;
   readonly GITHUB_TOKEN?: Secret;
   readonly SLACK_WEBHOOK_URL?: Secret;
-  /** The environment's exchange keys (`TEST_…` in staging, `PROD_…` in production), for the secrets preflight and the hosts. */
+  /**
+   * The environment's exchange keys (`TEST_…` in staging, `PROD_…` in production): checked by the secrets preflight,
+   * written by the deploy to the hosts for the engine (src/deploy/exchange-keys.ts).
+   */
   readonly TEST_ZERODHA_API_KEY?: Secret;
   readonly TEST_ZERODHA_API_SECRET?: Secret;
   readonly TEST_BINANCE_API_KEY?: Secret;
