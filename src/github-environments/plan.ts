@@ -3,7 +3,13 @@
  * GitHub has: the changes, in words for `plan`, and the calls that make them for `apply`.
  */
 import type { BranchPolicy, CurrentEnvironment, DeploymentRefs, EnvironmentBody, Reviewer } from "./github-calls.js";
-import { type EnvironmentName, type EnvironmentSettings, type GitHubEnvironmentsPolicy, MIN_PRODUCTION_REVIEWERS } from "./policy.js";
+import {
+  APPROVAL_ENVIRONMENT_NAMES,
+  type EnvironmentName,
+  type EnvironmentSettings,
+  type GitHubEnvironmentsPolicy,
+  MIN_APPROVAL_REVIEWERS,
+} from "./policy.js";
 
 /** One environment's wanted settings with its reviewers resolved. */
 export interface WantedEnvironment {
@@ -29,13 +35,28 @@ const REFS: Readonly<Record<DeploymentRefs, string>> = {
   custom: "selected branches and tags",
 };
 
-/** Problems of the wanted environments themselves, found before GitHub is asked (production's reviewers). */
+/**
+ * Problems of the wanted environments themselves, found before GitHub is asked: each approval environment needs a
+ * reviewer, and together they must name at least {@link MIN_APPROVAL_REVIEWERS} distinct reviewers so that two
+ * different people can approve. A team counts as enough on its own (its members are not looked up).
+ */
 export function policyProblems(policy: GitHubEnvironmentsPolicy): string[] {
-  const count = policy.production.reviewers.length;
-  if (count >= MIN_PRODUCTION_REVIEWERS) return [];
-  return [
-    `production: ${count === 0 ? "no reviewers" : `${count} reviewer`} configured; production needs at least ${MIN_PRODUCTION_REVIEWERS} so that the two-approver procedure can work: set reviewers in [github_environments.production]`,
-  ];
+  const problems: string[] = [];
+  for (const name of APPROVAL_ENVIRONMENT_NAMES)
+    if (policy[name].reviewers.length === 0)
+      problems.push(`${name}: no reviewers configured; each approval environment needs at least one: set reviewers in ${table(name)}`);
+  const named = APPROVAL_ENVIRONMENT_NAMES.flatMap((name) => policy[name].reviewers);
+  const people = new Set(named.map((r) => r.toLowerCase()));
+  if (problems.length === 0 && people.size < MIN_APPROVAL_REVIEWERS && !named.some((r) => r.includes("/")))
+    problems.push(
+      `${APPROVAL_ENVIRONMENT_NAMES.join(" and ")}: only ${[...people].join(", ")} can approve; two different people must approve a release: name at least ${MIN_APPROVAL_REVIEWERS} distinct reviewers (or a team) in ${APPROVAL_ENVIRONMENT_NAMES.map(table).join(" and ")}`,
+    );
+  return problems;
+}
+
+/** The TOML table header of an environment, quoted where its name needs it. */
+function table(name: EnvironmentName): string {
+  return /^[A-Za-z0-9_]+$/.test(name) ? `[github_environments.${name}]` : `[github_environments.${JSON.stringify(name)}]`;
 }
 
 /** How `current` (undefined: missing) differs from `wanted`. */

@@ -1,14 +1,20 @@
 /**
- * The `[github_environments]` table of shriven-pipeline.toml: the wanted protection of the pipeline's three GitHub
+ * The `[github_environments]` table of shriven-pipeline.toml: the wanted protection of the pipeline's GitHub
  * environments, which `shriven-pipeline github-environments plan|apply` compares with GitHub and applies.
- * Defaults follow the pipeline document: `development` unprotected, `test` deployed from `main` only, `production`
- * from `v*.*.*` tags only, after one of its reviewers approves (self-review prevented) and a 30-minute wait.
+ * Defaults follow the two-approver model (docs/approvals.md): `development` unprotected, `test` deployed from `main`
+ * only, `production` (the secrets) from `v*.*.*` tags and `main` (rollback) after a 30-minute wait and without
+ * reviewers, and `production-approval-1` and `-2` from `v*.*.*` tags, each approved by one of its reviewers
+ * (self-review prevented), so that two people approve a release.
  */
 import { z } from "zod";
+import { DEFAULT_GITHUB_ENVIRONMENTS as APPROVAL_ENVIRONMENTS } from "../approval/policy.js";
 import { closedObject } from "../core/zod-issues.js";
 
+/** The two environments whose reviews the production stage counts (`[approval] github_environments`'s default). */
+export const APPROVAL_ENVIRONMENT_NAMES = APPROVAL_ENVIRONMENTS;
+
 /** The environments this table manages, in the order plans list them. */
-export const ENVIRONMENT_NAMES = ["development", "test", "production"] as const;
+export const ENVIRONMENT_NAMES = ["development", "test", "production", ...APPROVAL_ENVIRONMENT_NAMES] as const;
 
 /** One of {@link ENVIRONMENT_NAMES}. */
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
@@ -19,8 +25,8 @@ export const MAX_WAIT_TIMER_MINUTES = 43_200;
 /** GitHub's most required reviewers of one environment. */
 export const MAX_REVIEWERS = 6;
 
-/** Reviewers production needs at least, so that the two-approver procedure can work. */
-export const MIN_PRODUCTION_REVIEWERS = 2;
+/** Distinct reviewers the approval environments must name together, so that two different people can approve. */
+export const MIN_APPROVAL_REVIEWERS = 2;
 
 /** The wanted protection of one environment, defaults applied. */
 export interface EnvironmentSettings {
@@ -39,11 +45,22 @@ export interface EnvironmentSettings {
 /** `[github_environments]`, defaults applied: each environment's wanted protection. */
 export type GitHubEnvironmentsPolicy = Readonly<Record<EnvironmentName, EnvironmentSettings>>;
 
-/** The pipeline document's environments, used for what the table leaves out. */
+/** An approval environment's defaults: release tags only, no wait, self-review prevented; reviewers have no default. */
+const APPROVAL_DEFAULTS: EnvironmentSettings = {
+  reviewers: [],
+  waitTimerMinutes: 0,
+  preventSelfReview: true,
+  branches: [],
+  tags: ["v*.*.*"],
+};
+
+/** The two-approver model's environments, used for what the table leaves out. */
 export const DEFAULT_GITHUB_ENVIRONMENTS: GitHubEnvironmentsPolicy = {
   development: { reviewers: [], waitTimerMinutes: 0, preventSelfReview: false, branches: [], tags: [] },
   test: { reviewers: [], waitTimerMinutes: 0, preventSelfReview: false, branches: ["main"], tags: [] },
-  production: { reviewers: [], waitTimerMinutes: 30, preventSelfReview: true, branches: [], tags: ["v*.*.*"] },
+  production: { reviewers: [], waitTimerMinutes: 30, preventSelfReview: false, branches: ["main"], tags: ["v*.*.*"] },
+  "production-approval-1": APPROVAL_DEFAULTS,
+  "production-approval-2": APPROVAL_DEFAULTS,
 };
 
 /** A GitHub login: letters, digits and single inner hyphens, at most 39 characters. */
@@ -94,11 +111,13 @@ const environmentSchema = closedObject({
   tags: patterns("tag").optional(),
 });
 
-/** The zod schema of `[github_environments]`: one optional sub-table per environment. */
+/** The zod schema of `[github_environments]`: one optional sub-table per environment (`[github_environments."production-approval-1"]`). */
 export const githubEnvironmentsSchema = closedObject({
   development: environmentSchema.optional(),
   test: environmentSchema.optional(),
   production: environmentSchema.optional(),
+  "production-approval-1": environmentSchema.optional(),
+  "production-approval-2": environmentSchema.optional(),
 });
 
 /** `[github_environments]` as parsed, before defaults. */
@@ -117,5 +136,5 @@ export function githubEnvironmentsPolicyFrom(raw: GitHubEnvironmentsInput | unde
       tags: given.tags ?? fallback.tags,
     };
   };
-  return { development: settings("development"), test: settings("test"), production: settings("production") };
+  return Object.fromEntries(ENVIRONMENT_NAMES.map((name) => [name, settings(name)])) as Record<EnvironmentName, EnvironmentSettings>;
 }

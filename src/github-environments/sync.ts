@@ -10,7 +10,7 @@ import { ENVIRONMENT_NAMES, type GitHubEnvironmentsPolicy } from "./policy.js";
 /** The plan of every managed environment, and the problems of the configuration itself. */
 export interface EnvironmentsPlan {
   readonly environments: readonly EnvironmentPlan[];
-  /** Problems that make applying refused (production without enough reviewers). */
+  /** Problems that make applying refused (an approval environment without reviewers, fewer than two people who can approve). */
   readonly problems: readonly string[];
 }
 

@@ -10,7 +10,12 @@ import { runCli } from "../helpers/cli.js";
 import { ENV_TOKEN, type FakeGitHubEnvironments, fakeGitHubEnvironments } from "../helpers/fake-github-environments.js";
 import { tempDir } from "../helpers/temp.js";
 
-const TWO_USERS = '[github_environments.production]\nreviewers = ["alice", "bob-smith"]\n';
+/** `[github_environments]` giving both approval environments `reviewers` (TOML keys with hyphens are quoted). */
+function approvers(one: string, two: string = one): string {
+  return `[github_environments."production-approval-1"]\nreviewers = ${one}\n[github_environments."production-approval-2"]\nreviewers = ${two}\n`;
+}
+
+const TWO_USERS = approvers('["alice", "bob-smith"]');
 
 /** A workspace with `config` as its shriven-pipeline.toml. */
 function workspace(config: string): string {
@@ -43,11 +48,20 @@ async function run(
 }
 
 describe("github-environments plan", () => {
-  it("on a repository without environments lists the three creations and their settings, and exits 3", async () => {
+  it("on a repository without environments lists the five creations and their settings, and exits 3", async () => {
     const github = await fakeGitHubEnvironments();
     const plan = await run(github, "plan", TWO_USERS);
     expect(plan.stderr).toBe("");
     expect(plan.code).toBe(3);
+    const approval = (name: string) => [
+      `~ ${name}:`,
+      `    create environment ${name}`,
+      "    add reviewer alice (user 1001)",
+      "    add reviewer bob-smith (user 1002)",
+      "    set prevent self-review false → true",
+      "    set deployment refs any branch → selected branches and tags",
+      "    add tag policy v*.*.*",
+    ];
     expect(plan.stdout).toBe(
       [
         "~ development:",
@@ -59,12 +73,12 @@ describe("github-environments plan", () => {
         "~ production:",
         "    create environment production",
         "    set wait timer 0 → 30 minutes",
-        "    add reviewer alice (user 1001)",
-        "    add reviewer bob-smith (user 1002)",
-        "    set prevent self-review false → true",
         "    set deployment refs any branch → selected branches and tags",
+        "    add branch policy main",
         "    add tag policy v*.*.*",
-        "~ 3 environments differ from [github_environments]; shriven-pipeline github-environments apply makes them match",
+        ...approval("production-approval-1"),
+        ...approval("production-approval-2"),
+        "~ 5 environments differ from [github_environments]; shriven-pipeline github-environments apply makes them match",
         "",
       ].join("\n"),
     );
@@ -72,20 +86,49 @@ describe("github-environments plan", () => {
     expect(github.violations).toEqual([]);
   });
 
-  it("reports production without reviewers as an error (exit 1), and apply refuses before any change", async () => {
+  it("reports an approval environment without reviewers as an error (exit 1), and apply refuses before any change", async () => {
     const github = await fakeGitHubEnvironments();
     const plan = await run(github, "plan", "");
     expect(plan.code).toBe(1);
     expect(plan.stdout).toContain(
-      "❌ production: no reviewers configured; production needs at least 2 so that the two-approver procedure can work: set reviewers in [github_environments.production]",
+      '❌ production-approval-1: no reviewers configured; each approval environment needs at least one: set reviewers in [github_environments."production-approval-1"]\n' +
+        '❌ production-approval-2: no reviewers configured; each approval environment needs at least one: set reviewers in [github_environments."production-approval-2"]\n' +
+        "❌ 2 problems in [github_environments]\n",
     );
-    const one = await run(github, "plan", '[github_environments.production]\nreviewers = ["alice"]\n');
-    expect(one.code).toBe(1);
-    expect(one.stdout).toContain("❌ production: 1 reviewer configured; production needs at least 2");
+    const second = await run(github, "plan", '[github_environments."production-approval-1"]\nreviewers = ["alice", "bob-smith"]\n');
+    expect(second.code).toBe(1);
+    expect(second.stdout).toContain("❌ production-approval-2: no reviewers configured");
+    expect(second.stdout).not.toContain("❌ production-approval-1");
     const apply = await run(github, "apply", "");
     expect(apply.code).toBe(1);
     expect(apply.stderr).toContain("refusing to apply, nothing was changed:");
     expect(github.writes()).toEqual([]);
+  });
+
+  it("requires two people who can approve: one person in both approval environments is an error; a team is enough", async () => {
+    const github = await fakeGitHubEnvironments();
+    const config = approvers('["alice"]');
+    const plan = await run(github, "plan", config);
+    expect(plan.code).toBe(1);
+    expect(plan.stdout).toContain(
+      '❌ production-approval-1 and production-approval-2: only alice can approve; two different people must approve a release: name at least 2 distinct reviewers (or a team) in [github_environments."production-approval-1"] and [github_environments."production-approval-2"]',
+    );
+    const apply = await run(github, "apply", config);
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toContain("refusing to apply, nothing was changed:");
+    expect(github.writes()).toEqual([]);
+    expect((await run(github, "plan", approvers('["alice"]', '["bob-smith"]'))).code).toBe(3);
+    expect((await run(github, "plan", approvers('["acme/release-approvers"]'))).code).toBe(3);
+  });
+
+  it("refuses [approval] github_environments other than the two it manages, before asking GitHub (exit 2)", async () => {
+    const github = await fakeGitHubEnvironments();
+    const plan = await run(github, "plan", `[approval]\ngithub_environments = ["prod-gate-a", "prod-gate-b"]\n${TWO_USERS}`);
+    expect(plan.code).toBe(2);
+    expect(plan.stderr).toContain(
+      "approval.github_environments: prod-gate-a, prod-gate-b; github-environments manages only production-approval-1 and production-approval-2 (the default)",
+    );
+    expect(github.requests).toEqual([]);
   });
 });
 
@@ -95,13 +138,19 @@ describe("github-environments apply", () => {
     const apply = await run(github, "apply", TWO_USERS);
     expect(apply.stderr).toBe("");
     expect(apply.code).toBe(0);
-    expect(apply.stdout).toContain("✅ applied 3 environments; GitHub now matches [github_environments]");
+    expect(apply.stdout).toContain("✅ applied 5 environments; GitHub now matches [github_environments]");
+    const policies = (name: string) => `POST /repos/acme/quant/environments/${name}/deployment-branch-policies`;
     expect(github.writes()).toEqual([
       "PUT /repos/acme/quant/environments/development",
       "PUT /repos/acme/quant/environments/test",
       "PUT /repos/acme/quant/environments/production",
-      "POST /repos/acme/quant/environments/test/deployment-branch-policies",
-      "POST /repos/acme/quant/environments/production/deployment-branch-policies",
+      "PUT /repos/acme/quant/environments/production-approval-1",
+      "PUT /repos/acme/quant/environments/production-approval-2",
+      policies("test"),
+      policies("production"),
+      policies("production"),
+      policies("production-approval-1"),
+      policies("production-approval-2"),
     ]);
     expect(github.environments.get("development")).toMatchObject({ waitTimer: 0, reviewers: [], branchPolicy: null });
     expect(github.environments.get("test")).toMatchObject({
@@ -112,14 +161,24 @@ describe("github-environments apply", () => {
     });
     expect(github.environments.get("production")).toMatchObject({
       waitTimer: 30,
-      preventSelfReview: true,
-      reviewers: [
-        { type: "User", id: 1001 },
-        { type: "User", id: 1002 },
-      ],
+      reviewers: [],
       branchPolicy: { protected_branches: false, custom_branch_policies: true },
-      policies: [{ name: "v*.*.*", type: "tag" }],
+      policies: [
+        { name: "main", type: "branch" },
+        { name: "v*.*.*", type: "tag" },
+      ],
     });
+    for (const name of ["production-approval-1", "production-approval-2"])
+      expect(github.environments.get(name)).toMatchObject({
+        waitTimer: 0,
+        preventSelfReview: true,
+        reviewers: [
+          { type: "User", id: 1001 },
+          { type: "User", id: 1002 },
+        ],
+        branchPolicy: { protected_branches: false, custom_branch_policies: true },
+        policies: [{ name: "v*.*.*", type: "tag" }],
+      });
     const plan = await run(github, "plan", TWO_USERS);
     expect(plan.code).toBe(0);
     expect(plan.stdout).toBe(
@@ -127,6 +186,8 @@ describe("github-environments apply", () => {
         "✅ development: matches [github_environments]",
         "✅ test: matches [github_environments]",
         "✅ production: matches [github_environments]",
+        "✅ production-approval-1: matches [github_environments]",
+        "✅ production-approval-2: matches [github_environments]",
         "✅ GitHub matches [github_environments]",
         "",
       ].join("\n"),
@@ -143,7 +204,7 @@ describe("github-environments apply", () => {
     const plan = await run(github, "plan", TWO_USERS);
     expect(plan.code).toBe(3);
     expect(plan.stdout).toContain(
-      "~ production:\n    set wait timer 5 → 30 minutes\n~ 1 environment differs from [github_environments]; shriven-pipeline github-environments apply makes it match\n",
+      "~ production:\n    set wait timer 5 → 30 minutes\n✅ production-approval-1: matches [github_environments]\n✅ production-approval-2: matches [github_environments]\n~ 1 environment differs from [github_environments]; shriven-pipeline github-environments apply makes it match\n",
     );
     const writes = github.writes().length;
     expect((await run(github, "apply", TWO_USERS)).code).toBe(0);
@@ -151,23 +212,29 @@ describe("github-environments apply", () => {
     expect(github.environments.get("production")?.waitTimer).toBe(30);
   });
 
-  it("applies a user and a team as production's reviewers by id, replaces a stray reviewer and branch policy", async () => {
+  it("applies a user and a team as an approval environment's reviewers by id, removes stray reviewers and policies", async () => {
     const github = await fakeGitHubEnvironments();
-    github.environments.set("production", {
+    const stray = { preventSelfReview: false, reviewers: [{ type: "User" as const, id: 1003 }] };
+    github.environments.set("production-approval-1", {
       id: 7,
-      waitTimer: 0,
-      preventSelfReview: false,
-      reviewers: [{ type: "User", id: 1003 }],
+      waitTimer: 5,
+      ...stray,
       branchPolicy: { protected_branches: false, custom_branch_policies: true },
       policies: [{ id: 8, name: "foo", type: "branch" }],
     });
-    const config = '[github_environments.production]\nreviewers = ["alice", "acme/release-approvers"]\n';
+    github.environments.set("production", { id: 9, waitTimer: 30, ...stray, branchPolicy: null, policies: [] });
+    const config = approvers('["alice", "acme/release-approvers"]');
     const plan = await run(github, "plan", config);
     expect(plan.code).toBe(3);
     expect(plan.stdout).toContain(
       [
         "~ production:",
-        "    set wait timer 0 → 30 minutes",
+        "    remove reviewer carol (user 1003)",
+        "    set deployment refs any branch → selected branches and tags",
+        "    add branch policy main",
+        "    add tag policy v*.*.*",
+        "~ production-approval-1:",
+        "    set wait timer 5 → 0 minutes",
         "    add reviewer alice (user 1001)",
         "    add reviewer acme/release-approvers (team 501)",
         "    remove reviewer carol (user 1003)",
@@ -177,8 +244,8 @@ describe("github-environments apply", () => {
       ].join("\n"),
     );
     expect((await run(github, "apply", config)).code).toBe(0);
-    expect(github.environments.get("production")).toMatchObject({
-      waitTimer: 30,
+    expect(github.environments.get("production-approval-1")).toMatchObject({
+      waitTimer: 0,
       preventSelfReview: true,
       reviewers: [
         { type: "User", id: 1001 },
@@ -186,7 +253,8 @@ describe("github-environments apply", () => {
       ],
       policies: [{ name: "v*.*.*", type: "tag" }],
     });
-    expect(github.writes()).toContain("DELETE /repos/acme/quant/environments/production/deployment-branch-policies/8");
+    expect(github.environments.get("production")).toMatchObject({ waitTimer: 30, reviewers: [] });
+    expect(github.writes()).toContain("DELETE /repos/acme/quant/environments/production-approval-1/deployment-branch-policies/8");
     expect((await run(github, "plan", config)).code).toBe(0);
     expect(github.violations).toEqual([]);
   });
@@ -228,23 +296,23 @@ describe("github-environments errors", () => {
 
   it("names an unknown reviewer (404 on the user or team)", async () => {
     const github = await fakeGitHubEnvironments();
-    const user = await run(github, "plan", '[github_environments.production]\nreviewers = ["alice", "nobody"]\n');
+    const user = await run(github, "plan", approvers('["alice", "nobody"]'));
     expect(user.code).toBe(1);
     expect(user.stderr).toContain("looking up the reviewer nobody of acme/quant (GET /users/{username}): not found");
-    const team = await run(github, "plan", '[github_environments.production]\nreviewers = ["alice", "acme/ghosts"]\n');
+    const team = await run(github, "plan", approvers('["alice"]', '["acme/ghosts"]'));
     expect(team.stderr).toContain("looking up the reviewer team acme/ghosts of acme/quant (GET /orgs/{org}/teams/{team_slug}): not found");
   });
 
   it("names GitHub's refusal of a write (422)", async () => {
     const github = await fakeGitHubEnvironments();
     github.refused.add(501);
-    const apply = await run(github, "apply", '[github_environments.production]\nreviewers = ["alice", "acme/release-approvers"]\n');
+    const apply = await run(github, "apply", approvers('["alice", "acme/release-approvers"]'));
     expect(apply.code).toBe(1);
     expect(apply.stderr).toContain(
-      "writing the environment production of acme/quant (PUT /repos/{owner}/{repo}/environments/{environment_name}): GitHub refused the request (HTTP 422 Validation Failed: Environment invalid reviewer Team 501 cannot review this environment)",
+      "writing the environment production-approval-1 of acme/quant (PUT /repos/{owner}/{repo}/environments/{environment_name}): GitHub refused the request (HTTP 422 Validation Failed: Environment invalid reviewer Team 501 cannot review this environment)",
     );
     github.echoAuthorization = true;
-    const echoed = await run(github, "apply", '[github_environments.production]\nreviewers = ["alice", "acme/release-approvers"]\n');
+    const echoed = await run(github, "apply", approvers('["alice", "acme/release-approvers"]'));
     expect(echoed.code).toBe(1);
     expect(echoed.stderr).toContain("cannot review this environment (token [REDACTED])");
   });

@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { parsePipelineConfig } from "../../src/config/pipeline-config.js";
+import { policyProblems } from "../../src/github-environments/plan.js";
 import { DEFAULT_GITHUB_ENVIRONMENTS } from "../../src/github-environments/policy.js";
 import { allStepIds } from "../../src/stages/registry.js";
 import { configError } from "../helpers/config-error.js";
@@ -10,37 +11,72 @@ import { configError } from "../helpers/config-error.js";
 const parse = (text: string) => parsePipelineConfig(text, "shriven-pipeline.toml", allStepIds()).policies.githubEnvironments;
 
 describe("[github_environments]", () => {
-  it("defaults to the pipeline document's environments", () => {
+  it("defaults to the two-approver model's environments", () => {
     expect(parse("")).toEqual(DEFAULT_GITHUB_ENVIRONMENTS);
+    expect(Object.keys(DEFAULT_GITHUB_ENVIRONMENTS)).toEqual([
+      "development",
+      "test",
+      "production",
+      "production-approval-1",
+      "production-approval-2",
+    ]);
     expect(DEFAULT_GITHUB_ENVIRONMENTS.test).toMatchObject({ branches: ["main"], tags: [], reviewers: [], waitTimerMinutes: 0 });
-    expect(DEFAULT_GITHUB_ENVIRONMENTS.production).toMatchObject({
+    expect(DEFAULT_GITHUB_ENVIRONMENTS.production).toEqual({
+      reviewers: [],
       tags: ["v*.*.*"],
-      branches: [],
+      branches: ["main"],
       waitTimerMinutes: 30,
-      preventSelfReview: true,
+      preventSelfReview: false,
     });
+    for (const name of ["production-approval-1", "production-approval-2"] as const)
+      expect(DEFAULT_GITHUB_ENVIRONMENTS[name]).toEqual({
+        reviewers: [],
+        tags: ["v*.*.*"],
+        branches: [],
+        waitTimerMinutes: 0,
+        preventSelfReview: true,
+      });
     expect(DEFAULT_GITHUB_ENVIRONMENTS.development).toMatchObject({ branches: [], tags: [], reviewers: [], waitTimerMinutes: 0 });
   });
 
-  it("takes each key given and the default for the rest", () => {
+  it("takes each key given and the default for the rest, the approval tables quoted", () => {
     const policy = parse(
-      '[github_environments.production]\nreviewers = ["alice", "acme/release-approvers"]\nbranches = ["main"]\n[github_environments.test]\nwait_timer_minutes = 5\n',
+      '[github_environments."production-approval-1"]\nreviewers = ["alice", "acme/release-approvers"]\nbranches = ["release"]\n[github_environments.test]\nwait_timer_minutes = 5\n',
     );
-    expect(policy.production).toEqual({
+    expect(policy["production-approval-1"]).toEqual({
       reviewers: ["alice", "acme/release-approvers"],
-      waitTimerMinutes: 30,
+      waitTimerMinutes: 0,
       preventSelfReview: true,
-      branches: ["main"],
+      branches: ["release"],
       tags: ["v*.*.*"],
     });
+    expect(policy["production-approval-2"]).toEqual(DEFAULT_GITHUB_ENVIRONMENTS["production-approval-2"]);
     expect(policy.test).toMatchObject({ waitTimerMinutes: 5, branches: ["main"] });
+  });
+
+  it.each([
+    ["alice and bob", '["alice"]', '["bob"]', 0],
+    ["the same two people in both", '["alice", "bob"]', '["bob", "alice"]', 0],
+    ["a team in both (its members are not looked up)", '["acme/approvers"]', '["acme/approvers"]', 0],
+    ["one person in both", '["alice"]', '["alice"]', 1],
+    ["one person in both, in other case", '["alice"]', '["ALICE"]', 1],
+    ["the second environment empty", '["alice", "bob"]', "[]", 1],
+    ["both empty", "[]", "[]", 2],
+  ])("checks that two people can approve: %s", (_, one, two, count) => {
+    const policy = parse(
+      `[github_environments."production-approval-1"]\nreviewers = ${one}\n[github_environments."production-approval-2"]\nreviewers = ${two}\n`,
+    );
+    const problems = policyProblems(policy);
+    expect(problems).toHaveLength(count);
+    for (const problem of problems)
+      expect(problem).toMatch(/^production-approval-[12].*\[github_environments\."production-approval-[12]"\]/);
   });
 
   it.each([
     [
       "an unknown environment",
       "[github_environments.staging]\n",
-      "github_environments.staging: unknown key; expected one of: development, test, production",
+      "github_environments.staging: unknown key; expected one of: development, test, production, production-approval-1, production-approval-2",
     ],
     ["an unknown key", "[github_environments.test]\nwait = 3\n", "github_environments.test.wait: unknown key"],
     [
@@ -104,6 +140,16 @@ describe("[github_environments]", () => {
       "prevent_self_review as text",
       '[github_environments.production]\nprevent_self_review = "yes"\n',
       "prevent_self_review: expected true or false",
+    ],
+    [
+      "an approval environment's unknown key",
+      '[github_environments."production-approval-2"]\nreviewer = ["alice"]\n',
+      "github_environments.production-approval-2.reviewer: unknown key",
+    ],
+    [
+      "an approval environment's reviewer that is no login",
+      '[github_environments."production-approval-1"]\nreviewers = ["alice smith"]\n',
+      'github_environments.production-approval-1.reviewers.0: "alice smith" is neither a GitHub login',
     ],
     ["the table as a value", 'github_environments = "production"\n', "github_environments:"],
   ])("refuses %s, naming the field", (_, text, message) => {

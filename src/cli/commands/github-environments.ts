@@ -1,13 +1,15 @@
 /**
  * `shriven-pipeline github-environments plan|apply`: the repository's GitHub environments (development, test,
- * production) as `[github_environments]` of shriven-pipeline.toml wants them (src/github-environments/). plan
- * prints the differences (exit 0 none, 3 some); apply makes the changes and checks nothing differs after.
+ * production, production-approval-1, production-approval-2) as `[github_environments]` of shriven-pipeline.toml
+ * wants them (src/github-environments/). plan prints the differences (exit 0 none, 3 some); apply makes the changes
+ * and checks nothing differs after.
  */
 import { resolve } from "node:path";
 import { githubClient } from "../../adapters/github.js";
 import { loadPipelineConfig } from "../../config/pipeline-config.js";
-import { PipelineError, UsageError } from "../../core/errors.js";
+import { ConfigError, PipelineError, UsageError } from "../../core/errors.js";
 import { EnvironmentsApi, GitHubEnvironmentsError } from "../../github-environments/github-calls.js";
+import { APPROVAL_ENVIRONMENT_NAMES } from "../../github-environments/policy.js";
 import { applyEnvironments, type EnvironmentsPlan, hasDrift, planEnvironments } from "../../github-environments/sync.js";
 import { Redactor } from "../../report/redact.js";
 import { allStepIds } from "../../stages/registry.js";
@@ -44,6 +46,11 @@ async function runGitHubEnvironments({ values, positionals }: ParsedArgs, io: Cl
       `github-environments: expected plan or apply, got ${positionals.length === 0 ? "nothing" : JSON.stringify(positionals.join(" "))}`,
     );
   const config = loadPipelineConfig({ workspace: resolve(io.cwd, text(values.source) ?? "."), stepIds: allStepIds() });
+  const approvalEnvironments = config.policies.approval.githubEnvironments;
+  if (approvalEnvironments.join(",") !== APPROVAL_ENVIRONMENT_NAMES.join(","))
+    throw new ConfigError(config.file ?? "shriven-pipeline.toml", [
+      `approval.github_environments: ${approvalEnvironments.join(", ")}; github-environments manages only ${APPROVAL_ENVIRONMENT_NAMES.join(" and ")} (the default): use those names, or set up your approval environments by hand`,
+    ]);
   const repository = text(values.repository) ?? config.policies.release.githubRepository;
   if (repository === undefined) throw new UsageError("github-environments: name the repository with --repository OWNER/NAME");
   if (!/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/.test(repository) || repository.endsWith("/..") || repository.endsWith("/."))
