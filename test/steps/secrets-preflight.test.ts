@@ -170,6 +170,18 @@ describe("the secrets preflight step", () => {
     expect(step.summary).toContain("cannot read the secrets rotation policy: origin/nowhere is not a commit in this checkout");
   });
 
+  it("in a local rehearsal without the trusted ref, goes on with the checkout's [secrets] and says so", async () => {
+    const step = await runPreflight({
+      environment: "production",
+      env: secretsOf("production"),
+      inputs: { policyRef: "origin/nowhere", localRehearsal: true },
+    });
+    expect(step.status).toBe("warned");
+    expect(step.summary).toContain(
+      "[secrets] of the checkout applies in this local rehearsal: cannot read the secrets rotation policy: origin/nowhere is not a commit",
+    );
+  });
+
   it("reads ages from GitHub's secret metadata when github_ages = true, the environment's secret winning", async () => {
     const server = await githubSecretsServer({
       repository: "acme/quant",

@@ -6,7 +6,8 @@
  * lengthen the limits it is judged by.
  */
 import { githubClient } from "../../adapters/github.js";
-import { DEFAULT_POLICY_REF, readTrustedConfig } from "../../approval/trusted-policy.js";
+import { ApprovalError } from "../../approval/approval-error.js";
+import { DEFAULT_POLICY_REF, readTrustedConfig, type TrustedConfig } from "../../approval/trusted-policy.js";
 import { CONFIG_FILE_NAME } from "../../config/pipeline-config.js";
 import { messageOf } from "../../core/error-chain.js";
 import type { HostCapabilities, Step, StepContext, StepOutcome } from "../../engine/step.js";
@@ -22,16 +23,24 @@ const NAMED_IN_SUMMARY = 3;
 async function rotationOf(
   context: StepContext,
   host: HostCapabilities,
-): Promise<{ rotation: SecretRotation; from: string; differences: string[] }> {
+): Promise<{ rotation: SecretRotation; from: string; differences: string[]; unread?: string }> {
   const checkout = context.policies.secretRotation;
   if (host.environment.name !== "production") return { rotation: checkout, from: "the checkout", differences: [] };
   const ref = host.inputs.policyRef ?? host.ci.SHRIVEN_POLICY_REF ?? DEFAULT_POLICY_REF;
-  const trusted = await readTrustedConfig(
-    (args) => context.exec({ argv: ["git", ...args] }),
-    ref,
-    CONFIG_FILE_NAME,
-    "the secrets rotation policy",
-  );
+  let trusted: TrustedConfig;
+  try {
+    trusted = await readTrustedConfig(
+      (args) => context.exec({ argv: ["git", ...args] }),
+      ref,
+      CONFIG_FILE_NAME,
+      "the secrets rotation policy",
+    );
+  } catch (error) {
+    // A local rehearsal trades paper on this machine: without the trusted ref it goes on with the checkout's values,
+    // and says so; its later steps report what else the missing ref stops.
+    if (host.inputs.localRehearsal !== true || !(error instanceof ApprovalError)) throw error;
+    return { rotation: checkout, from: "the checkout", differences: [], unread: error.message };
+  }
   const rotation = parseSecretRotation(trusted.tables.secrets, trusted.source);
   return { rotation, from: ref, differences: rotationDifferences(checkout, rotation) };
 }
@@ -78,7 +87,7 @@ async function preflight(context: StepContext, host: HostCapabilities): Promise<
   const environment = host.environment.name;
   if (environment !== "test" && environment !== "production")
     return { status: "skipped", summary: `the ${environment} environment holds no secrets to check` };
-  const { rotation, from, differences } = await rotationOf(context, host);
+  const { rotation, from, differences, unread } = await rotationOf(context, host);
   const ages = await agesOf(host, environment, rotation);
   const findings = localRunLeniency(
     preflightSecrets({
@@ -93,6 +102,8 @@ async function preflight(context: StepContext, host: HostCapabilities): Promise<
   );
   if (ages.problem !== undefined)
     findings.push({ name: "GITHUB_TOKEN", severity: environment === "production" ? "error" : "warning", problem: ages.problem });
+  if (unread !== undefined)
+    findings.push({ name: "[secrets]", severity: "warning", problem: `of the checkout applies in this local rehearsal: ${unread}` });
   const details = [
     ...findings.map((f) => `${f.severity === "error" ? "❌" : "⚠️"} ${f.name} ${f.problem}`),
     `rotation: warn past ${rotation.rotateAfterDays} days${environment === "production" ? `, fail past ${rotation.maxAgeDays}` : ""} ([secrets] of ${from}); ages from ${ages.fromGitHub ? "GitHub's secret metadata and " : ""}${Object.keys(rotation.rotated).length} declared date(s)`,
