@@ -66,7 +66,7 @@ async function production(exitCode: number, extra: { only?: string[]; overrideWi
 describe("the staging and production functions (real SDK, recorded on 127.0.0.1)", () => {
   it("production refuses `only` before anything runs: its gates are not a selection", async () => {
     await expect(production(0, { only: ["pre-validation", "approval"] })).rejects.toThrow(
-      /production's gates cannot be switched off: --only pre-validation,approval leaves out the gates audit, licenses/,
+      /production's gates cannot be switched off: --only pre-validation,approval leaves out the gates secrets-preflight, audit, licenses/,
     );
     expect(engine.allQueries()).not.toContain(CLI);
   });

@@ -57,6 +57,7 @@ describe("production's gates cannot be switched off", () => {
 
   it("covers every step of the production stage", () => {
     expect(ids).toEqual([
+      "secrets-preflight",
       "pre-validation",
       "audit",
       "licenses",
@@ -101,7 +102,7 @@ describe("production's gates cannot be switched off", () => {
     const run = await cli(production(source, reportDir, ["--only", "pre-validation,release-build,deploy-production"]));
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(
-      "--only pre-validation,release-build,deploy-production leaves out the gates audit, licenses, promotion, performance, hot-path, approval, deploy-window, monitoring, github-release",
+      "--only pre-validation,release-build,deploy-production leaves out the gates secrets-preflight, audit, licenses, promotion, performance, hot-path, approval, deploy-window, monitoring, github-release",
     );
     expect(existsSync(reportDir)).toBe(false);
   });
