@@ -60,7 +60,9 @@ describe("scripts/deploy/local-deploy.sh", () => {
       reject: false,
     });
     expect(only.exitCode).toBe(2);
-    expect(only.stderr).toContain("production's gates cannot be switched off: --only pre-validation leaves out the gates secrets-preflight, audit");
+    expect(only.stderr).toContain(
+      "production's gates cannot be switched off: --only pre-validation leaves out the gates secrets-preflight, audit",
+    );
     for (const args of [[], ["qa"]]) {
       const bad = await execa("bash", [SCRIPT, ...args], { reject: false });
       expect(bad.exitCode).toBe(2);
