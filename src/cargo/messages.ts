@@ -15,6 +15,9 @@ export interface Diagnostic {
   readonly file: string | undefined;
   readonly line: number | undefined;
   readonly column: number | undefined;
+  /** Where the primary span ends (cargo gives it; absent in diagnostics made by hand). */
+  readonly endLine?: number;
+  readonly endColumn?: number;
   /** The first source line the primary span covers, as the compiler quoted it (not trimmed). */
   readonly sourceLine: string | undefined;
   /** The compiler's own rendering, for logs. */
@@ -25,6 +28,8 @@ const spanSchema = z.object({
   file_name: z.string(),
   line_start: z.number(),
   column_start: z.number(),
+  line_end: z.number().optional(),
+  column_end: z.number().optional(),
   is_primary: z.boolean(),
   text: z.array(z.object({ text: z.string() })).optional(),
 });
@@ -104,6 +109,8 @@ function toDiagnostic(message: z.output<typeof compilerMessageSchema>["message"]
     file: primary?.file_name,
     line: primary?.line_start,
     column: primary?.column_start,
+    ...(primary?.line_end === undefined ? {} : { endLine: primary.line_end }),
+    ...(primary?.column_end === undefined ? {} : { endColumn: primary.column_end }),
     sourceLine: primary?.text?.[0]?.text,
     rendered: message.rendered ?? message.message,
   };

@@ -17,6 +17,7 @@ import { UsageError } from "../core/errors.js";
 import type { Stage } from "../engine/stage.js";
 import type { StepServices } from "../engine/step.js";
 import { checkOnly, type PipelineRun, runPipeline, stageByName } from "../pipeline/run-pipeline.js";
+import { renderAnnotations } from "../report/annotations.js";
 import { renderConsoleSummary } from "../report/console.js";
 import type { ContainerRecord } from "../report/report.js";
 import { DaggerRunner } from "../runners/dagger-runner.js";
@@ -170,9 +171,13 @@ function daggerServices(advisoryDb: Directory | undefined, url: string): StepSer
   };
 }
 
-/** The console summary of a run; throws it as the error when a gate failed, so `dagger call` exits non-zero. */
+/**
+ * The console summary of a run, followed by its findings as GitHub workflow commands (`::error file=…`: a
+ * function cannot see whether its caller runs in GitHub Actions, and elsewhere they are plain lines); throws
+ * it as the error when a gate failed, so `dagger call` exits non-zero.
+ */
 export function summaryOrFailure(run: PipelineRun): string {
-  const summary = renderConsoleSummary(run.report);
+  const summary = `${renderConsoleSummary(run.report)}${renderAnnotations(run.report)}`;
   if (run.report.exitCode !== 0) throw new Error(`${run.report.stage} stage ${run.report.status}\n${summary}`);
   return summary;
 }

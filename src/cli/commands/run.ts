@@ -12,7 +12,9 @@ import { UsageError } from "../../core/errors.js";
 import { hostServices } from "../../pipeline/host-services.js";
 import { checkProductionGates } from "../../pipeline/production-gates.js";
 import { checkOnly, runPipeline, stageByName } from "../../pipeline/run-pipeline.js";
+import { inGitHubActions, renderAnnotations } from "../../report/annotations.js";
 import { renderConsoleSummary } from "../../report/console.js";
+import { Redactor } from "../../report/redact.js";
 import { HostRunner } from "../../runners/host-runner.js";
 import { allStepIds } from "../../stages/registry.js";
 import { type ParsedArgs, text, texts } from "../args.js";
@@ -184,6 +186,8 @@ async function runStageCommand({ values, positionals }: ParsedArgs, io: CliIo): 
     });
     progress.stop();
     io.stdout.write(`\n${renderConsoleSummary(report, files.json)}`);
+    // In GitHub Actions the findings also go out as workflow commands: annotations on the pull request's lines.
+    if (inGitHubActions(io.env)) io.stdout.write(renderAnnotations(report, new Redactor(Object.values(environment.secrets))));
     return report.exitCode;
   } finally {
     progress.stop();

@@ -1,6 +1,7 @@
 import { cargo, LINT_TARGET, rawFailure } from "../../cargo/commands.js";
 import { formatDiagnostic, plural, readCargoMessages, shortDiagnostic } from "../../cargo/messages.js";
 import type { Step, StepContext, StepOutcome } from "../../engine/step.js";
+import { diagnosticFinding } from "../../report/findings.js";
 
 /** `cargo check` of every target: the quick compilation gate. */
 export const checkStep: Step = {
@@ -16,15 +17,16 @@ export const checkStep: Step = {
     const errors = diagnostics.filter((d) => d.level === "error");
     const warnings = diagnostics.filter((d) => d.level === "warning");
     const details = [...errors, ...warnings].map(formatDiagnostic);
+    const data = { findings: [...errors, ...warnings].map((d) => diagnosticFinding(d, "Compilation")) };
     if (result.exitCode !== 0) {
       const first = errors[0];
       if (first === undefined) {
         return { status: "failed", ...rawFailure("cargo check", result.exitCode, result.stderr) };
       }
-      return { status: "failed", summary: `${plural(errors.length, "error")}: ${shortDiagnostic(first)}`, details };
+      return { status: "failed", summary: `${plural(errors.length, "error")}: ${shortDiagnostic(first)}`, details, data };
     }
     if (warnings.length > 0) {
-      return { status: "warned", summary: `Passed with ${plural(warnings.length, "warning")}`, details };
+      return { status: "warned", summary: `Passed with ${plural(warnings.length, "warning")}`, details, data };
     }
     return { status: "passed", summary: "Passed" };
   },

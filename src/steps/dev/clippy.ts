@@ -15,6 +15,7 @@ import { ConfigError } from "../../core/errors.js";
 import type { Step, StepContext, StepOutcome } from "../../engine/step.js";
 import { type BaselineComparison, compareWithBaseline, type NewWarning } from "../../lint/baseline-compare.js";
 import { CLIPPY_BASELINE_FILE, type ClippyBaseline, countByLint, parseClippyBaseline } from "../../lint/clippy-baseline.js";
+import { diagnosticFinding, type Finding } from "../../report/findings.js";
 
 /** What to do with warnings: deny them (any fails), or collect them all to compare with a baseline. */
 export type ClippyWarnings = "deny" | "collect";
@@ -99,7 +100,12 @@ async function denyWarnings(context: StepContext): Promise<StepOutcome> {
     status: "failed",
     summary: `${plural(diagnostics.length, "diagnostic")} (warnings denied): ${shortDiagnostic(first)}${codeOf(first)}`,
     details,
+    data: { findings: diagnostics.map(clippyFinding) },
   };
+}
+
+function clippyFinding(diagnostic: Diagnostic): Finding {
+  return diagnosticFinding(diagnostic, "Clippy");
 }
 
 function codeOf(diagnostic: Diagnostic): string {
@@ -150,6 +156,7 @@ export function judgeAgainstBaseline(
       baselined: baselined.length,
       fixed: fixed.length,
     },
+    findings: newWarnings.map((n) => clippyFinding(n.warning)),
   };
   const shrink = `shrink the baseline: ${SAVE_HINT}`;
   const first = newWarnings[0];
@@ -186,6 +193,7 @@ async function againstBaseline(context: StepContext, baseline: ClippyBaseline): 
       status: "failed",
       summary: `${plural(run.errors.length, "error")} (errors are never baselined): ${shortDiagnostic(first)}${codeOf(first)}`,
       details: [...run.errors, ...run.warnings].map(formatDiagnostic),
+      data: { findings: run.errors.map(clippyFinding) },
     };
   }
   if (run.result.exitCode !== 0) return { status: "failed", ...rawFailure("cargo clippy", run.result.exitCode, run.result.stderr) };

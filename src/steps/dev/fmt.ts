@@ -1,6 +1,7 @@
 import { cargo, rawFailure, relativeToWorkspace } from "../../cargo/commands.js";
 import { plural } from "../../cargo/messages.js";
 import type { Step, StepContext, StepOutcome } from "../../engine/step.js";
+import { type Finding, workspacePath } from "../../report/findings.js";
 
 const DIFF_HEADER = /^Diff in (.+?)(?::(\d+):| at line (\d+):)\s*$/;
 
@@ -30,6 +31,19 @@ export const fmtStep: Step = {
       status: "failed",
       summary: `${plural(files.length, "unformatted file")}: ${files.slice(0, 3).join(", ")}${files.length > 3 ? ", …" : ""} (run cargo fmt)`,
       details: [...unformatted].map(([file, lines]) => `${file}: differs at line ${lines.join(", ")}`),
+      data: { findings: [...unformatted].map(([file, lines]) => unformattedFinding(file, lines)) },
     };
   },
 };
+
+/** One unformatted file as one finding, at its first differing line. */
+function unformattedFinding(file: string, lines: readonly number[]): Finding {
+  const path = workspacePath(file);
+  const first = lines[0];
+  return {
+    level: "error",
+    title: "Formatting: cargo fmt",
+    message: `${file} differs from rustfmt's formatting at line ${lines.join(", ")} (run cargo fmt)`,
+    ...(path === undefined ? {} : { file: path, ...(first === undefined || !(first > 0) ? {} : { line: first }) }),
+  };
+}

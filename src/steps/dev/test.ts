@@ -2,6 +2,7 @@ import { cargo, rawFailure, TEST_TARGET } from "../../cargo/commands.js";
 import { firstFailureLine, parseLibtestOutput } from "../../cargo/libtest-output.js";
 import { formatDiagnostic, plural, readCargoMessages, shortDiagnostic } from "../../cargo/messages.js";
 import type { Step, StepContext, StepOutcome } from "../../engine/step.js";
+import { diagnosticFinding, failingTestFinding } from "../../report/findings.js";
 
 /** How many failing tests the one-line summary names. */
 const NAMED_IN_SUMMARY = 3;
@@ -25,6 +26,7 @@ export const testStep: Step = {
         status: "failed",
         summary: `tests do not compile: ${plural(errors.length, "error")}: ${shortDiagnostic(firstError)}`,
         details: errors.map(formatDiagnostic),
+        data: { findings: errors.map((d) => diagnosticFinding(d, "Tests do not compile")) },
       };
     }
 
@@ -41,7 +43,8 @@ export const testStep: Step = {
     if (failed.length > 0) {
       const names = failed.slice(0, NAMED_IN_SUMMARY).map((c) => c.name);
       const more = failed.length > NAMED_IN_SUMMARY ? `, and ${failed.length - NAMED_IN_SUMMARY} more` : "";
-      return { status: "failed", summary: `${counts}; failed: ${names.join(", ")}${more}`, details, tests: run.cases };
+      const findings = failed.map((c) => failingTestFinding(c.suite, c.name, c.message));
+      return { status: "failed", summary: `${counts}; failed: ${names.join(", ")}${more}`, details, tests: run.cases, data: { findings } };
     }
     if (result.exitCode !== 0) {
       const raw = rawFailure("cargo test", result.exitCode, result.output);
