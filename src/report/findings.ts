@@ -54,9 +54,22 @@ export function diagnosticFinding(diagnostic: Diagnostic, stepTitle: string): Fi
 
 const PANIC_AT = /panicked at ([^\s:][^:\n]*):(\d+):(\d+)/;
 
+/** Lines of a failure message an annotation keeps: the panic and its message, not a backtrace. */
+const MESSAGE_LINES = 20;
+
+/** A failure message without its backtrace (`stack backtrace:` on) and at most {@link MESSAGE_LINES} lines. */
+function withoutBacktrace(message: string): string {
+  const lines = message.trimEnd().split("\n");
+  const backtrace = lines.findIndex((line) => line.trim() === "stack backtrace:");
+  const kept = backtrace < 0 ? lines : lines.slice(0, backtrace);
+  return kept.length > MESSAGE_LINES
+    ? [...kept.slice(0, MESSAGE_LINES), `… ${kept.length - MESSAGE_LINES} more lines`].join("\n")
+    : kept.join("\n");
+}
+
 /** A failing test as a finding, placed where it panicked (`panicked at src/x.rs:12:5`) when the message says so. */
 export function failingTestFinding(suite: string, name: string, message: string | undefined): Finding {
-  const text = message === undefined || message.trim() === "" ? "failed" : message;
+  const text = message === undefined || message.trim() === "" ? "failed" : withoutBacktrace(message).trimEnd();
   const at = PANIC_AT.exec(text);
   const file = workspacePath(at?.[1]);
   return {

@@ -119,6 +119,10 @@ describe("findings", () => {
     });
     const outside = failingTestFinding("s", "t", "thread 't' panicked at /rustc/abc/library/core/src/x.rs:1:2:\nboom");
     expect(outside.file).toBeUndefined();
+    const long = failingTestFinding("s", "t", `${message}\n${"x\n".repeat(30)}`);
+    expect(long.message.split("\n")).toHaveLength(22);
+    expect(long.message).toMatch(/… 12 more lines$/);
+    expect(failingTestFinding("s", "t", `${message}\nstack backtrace:\n   0: frame`).message).toBe(`s: t\n${message}`);
     expect(failingTestFinding("s", "t", undefined)).toEqual({ level: "error", title: "Test failed: t", message: "s: t\nfailed" });
   });
 

@@ -1,20 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import type { Finding } from "../../src/report/findings.js";
 import { type RunReport, runReportSchema } from "../../src/report/report.js";
 import { clippySarif } from "../../src/report/sarif.js";
 import { writeReport } from "../../src/report/write-report.js";
+import { validateSarif } from "../helpers/sarif.js";
 import { tempDir } from "../helpers/temp.js";
-
-const SCHEMA = JSON.parse(readFileSync(join(import.meta.dirname, "../fixtures/sarif/sarif-schema-2.1.0.json"), "utf8")) as object;
-
-/**
- * The SARIF 2.1.0 schema (draft-07), compiled once. Its `language` pattern is not valid as a Unicode regular
- * expression, hence `unicodeRegExp: false`; ajv has no formats without ajv-formats, hence `validateFormats: false`.
- */
-const validateSarif = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false, validateFormats: false }).compile(SCHEMA);
 
 function report(clippy: { status: "failed" | "passed" | "skipped"; findings?: Finding[] } | undefined): RunReport {
   return runReportSchema.parse({

@@ -15,13 +15,25 @@ export const fmtStep: Step = {
     const result = await context.exec(cargo(["fmt", "--all", ...context.options.extraArgs, "--", "--check", "--color", "never"]));
     if (result.exitCode === 0) return { status: "passed", summary: "Passed" };
     const unformatted = new Map<string, number[]>();
+    // The first changed line of each hunk: its header's line plus the context lines before the first - or +.
+    const changed = new Map<string, number[]>();
+    let hunk: { file: string; line: number } | undefined;
     for (const line of result.stdout.split("\n")) {
       const diff = DIFF_HEADER.exec(line);
-      if (diff === null) continue;
+      if (diff === null) {
+        if (hunk === undefined) continue;
+        if (line.startsWith(" ")) hunk.line += 1;
+        else {
+          if (line.startsWith("-") || line.startsWith("+")) changed.set(hunk.file, [...(changed.get(hunk.file) ?? []), hunk.line]);
+          hunk = undefined;
+        }
+        continue;
+      }
       const file = relativeToWorkspace(diff[1] as string, context.workspaceDir);
       const lines = unformatted.get(file) ?? [];
       lines.push(Number(diff[2] ?? diff[3]));
       unformatted.set(file, lines);
+      hunk = { file, line: Number(diff[2] ?? diff[3]) };
     }
     if (unformatted.size === 0) {
       return { status: "failed", ...rawFailure("rustfmt", result.exitCode, result.output) };
@@ -31,12 +43,12 @@ export const fmtStep: Step = {
       status: "failed",
       summary: `${plural(files.length, "unformatted file")}: ${files.slice(0, 3).join(", ")}${files.length > 3 ? ", …" : ""} (run cargo fmt)`,
       details: [...unformatted].map(([file, lines]) => `${file}: differs at line ${lines.join(", ")}`),
-      data: { findings: [...unformatted].map(([file, lines]) => unformattedFinding(file, lines)) },
+      data: { findings: [...unformatted].map(([file, lines]) => unformattedFinding(file, changed.get(file) ?? lines)) },
     };
   },
 };
 
-/** One unformatted file as one finding, at its first differing line. */
+/** One unformatted file as one finding, at its first changed line (`lines`: each hunk's). */
 function unformattedFinding(file: string, lines: readonly number[]): Finding {
   const path = workspacePath(file);
   const first = lines[0];
