@@ -29,7 +29,7 @@ const GITHUB = { CI: "true", GITHUB_ACTIONS: "true" };
 const cases: [Defect, string, string][] = [
   ["unformatted", "fmt", "pub fn  "],
   ["compile-error", "check", '"not a number"'],
-  ["failing-test", "test", "\"defect injected by the pipeline tests\");"],
+  ["failing-test", "test", '"defect injected by the pipeline tests");'],
   ["clippy-warning", "clippy", "for i in 0..prices.len()"],
 ];
 

@@ -11,6 +11,7 @@ import { ADVISORY_DB_URL } from "../../src/supply-chain/audit.js";
 import { ADVISORY_DB, ADVISORY_SNAPSHOT } from "../helpers/advisory-data.js";
 import { type ExecAnswer, execArgvs, FakeEngine, fieldCalls } from "../helpers/fake-engine.js";
 import { RecordingRunner } from "../helpers/recording-runner.js";
+import { validateSarif } from "../helpers/sarif.js";
 import { cleanWorkspace, MANIFEST, withToolchain } from "../helpers/toolchain-execs.js";
 
 const SCOPE = workspaceCacheScope(MANIFEST);
@@ -297,14 +298,16 @@ describe("failures inside the container are failed steps, not crashes", () => {
     );
   });
 
-  it("dev fails with the stage summary; dev-report returns the report with the failed step", async () => {
+  it("dev fails with the stage summary and its findings as GitHub workflow commands; dev-report returns the report and clippy.sarif", async () => {
     engine.reset({
       entries: ["Cargo.toml"],
       files: { "Cargo.toml": MANIFEST },
       exec: withToolchain(failing),
       gitTrees: { [ADVISORY_DB_URL]: ADVISORY_DB },
     });
-    await expect(inSession(() => new ShrivenPipeline().dev(source()))).rejects.toThrow(/dev stage failed[\s\S]*❌ Clippy/);
+    await expect(inSession(() => new ShrivenPipeline().dev(source()))).rejects.toThrow(
+      /dev stage failed[\s\S]*❌ Clippy[\s\S]*\n::error file=crates\/strategy\/src\/lib\.rs,line=7,col=14,[^\n]*title=Clippy%3A clippy%3A%3Aneedless_range_loop::/,
+    );
     engine.reset({
       entries: ["Cargo.toml"],
       files: { "Cargo.toml": MANIFEST },
@@ -318,9 +321,12 @@ describe("failures inside the container are failed steps, not crashes", () => {
     expect(report.runner).toBe("dagger");
     expect(report.steps.find((s: { id: string }) => s.id === "clippy").status).toBe("failed");
     expect(files.map((f) => f.path)).toEqual(
-      expect.arrayContaining(["summary.txt", "summary.md", "report.schema.json", "logs/clippy.log"]),
+      expect.arrayContaining(["summary.txt", "summary.md", "report.schema.json", "logs/clippy.log", "clippy.sarif"]),
     );
     expect(String(files.find((f) => f.path === "logs/clippy.log")?.contents)).toContain("could not compile `strategy`");
+    const sarif = JSON.parse(String(files.find((f) => f.path === "clippy.sarif")?.contents));
+    expect(validateSarif(sarif)).toBe(true);
+    expect(sarif.runs[0].results.map((r: { ruleId: string }) => r.ruleId)).toEqual(["clippy::needless_range_loop"]);
   });
 
   it("a command killed by a signal (the engine's exec error) is a failed step with its output", async () => {
