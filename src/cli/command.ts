@@ -38,3 +38,11 @@ export function parseCommandArgs(command: CliCommand, args: readonly string[]): 
   if (command.options === undefined) return { values: {}, positionals: args };
   return parseArguments(args, command.options, command.operands !== undefined);
 }
+
+/**
+ * A command's `run` that imports the module doing the work (under actions/) on its first call: the usage,
+ * `--help` and the other commands then load no more than the declarations (see docs on start-up in README).
+ */
+export function lazyRun(load: () => Promise<{ readonly run: CliCommand["run"] }>): CliCommand["run"] {
+  return async (args, io) => (await load()).run(args, io);
+}

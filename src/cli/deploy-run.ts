@@ -20,21 +20,13 @@ import { type DeployOutcome, deployAuditEntry, renderOutcome } from "../deploy/o
 import { type Inventory, withHosts } from "../deploy/policy.js";
 import { deployEvent, notifySlack, type SlackEvent } from "../notify/slack.js";
 import { allStepIds } from "../stages/registry.js";
-import { type OptionTable, type OptionValues, text } from "./args.js";
+import { type OptionValues, text } from "./args.js";
 import type { GateIo } from "./io.js";
 import { runIdentity } from "./run-identity.js";
 import { SSH_KEY_ENV } from "./secrets.js";
 
 /** What every deploy action is given: the inventory, the open session, the pinned key, who acts. */
 export type DeployBasics = Parameters<typeof deployRelease>[0];
-
-/** The options `deploy` and `rollback` both take. */
-export const DEPLOY_OPTIONS = {
-  env: { type: "string" },
-  source: { type: "string" },
-  "ssh-key-file": { type: "string" },
-  "break-lock": { type: "boolean" },
-} as const satisfies OptionTable;
 
 function inventoryFor(values: OptionValues, io: GateIo): { source: string; inventory: Inventory & { readonly publicKey: string } } {
   const env = text(values.env);

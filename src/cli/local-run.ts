@@ -27,7 +27,7 @@ import type { Inventory } from "../deploy/policy.js";
 import { runInDeployRoot } from "../deploy/service.js";
 import type { Stage } from "../engine/stage.js";
 import type { RunInputs } from "../engine/step.js";
-import { runPerf } from "./commands/perf.js";
+import { runPerf } from "./actions/perf.js";
 
 /** A stage's run as it will go: its config (local targets resolved), environment and inputs. */
 export interface PreparedRun {

@@ -27,6 +27,7 @@ import { z } from "zod";
 import { writeFileAtomically } from "../core/atomic-file.js";
 import { ConfigError } from "../core/errors.js";
 import { closedObject, describeIssues } from "../core/zod-issues.js";
+import { CLIPPY_BASELINE_FILE } from "./clippy-baseline-file.js";
 import {
   baselinePathProblem,
   fingerprintOf,
@@ -38,8 +39,7 @@ import {
   normaliseText,
 } from "./lint-fingerprint.js";
 
-/** Where the baseline lives, relative to the workspace root (next to the perf baselines' default folder). */
-export const CLIPPY_BASELINE_FILE = ".shriven-pipeline/clippy-baseline.json";
+export { CLIPPY_BASELINE_FILE };
 
 /** The audit trail of saves, one JSON line each, next to the baseline. */
 export const CLIPPY_BASELINE_AUDIT_FILE = ".shriven-pipeline/clippy-baseline.audit.jsonl";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatPublicKey, keyIdHex } from "../../src/adapters/minisign.js";
 import { appendAuditEntry } from "../../src/audit-log/append.js";
-import { auditLogCommand } from "../../src/cli/commands/audit-log.js";
+import { auditLogCommand } from "../../src/cli/actions/audit-log.js";
 import { UsageError } from "../../src/core/errors.js";
 import { tempDir } from "../helpers/temp.js";
 import { DAY, KEY, linesOf, PUBLIC, ROOT, SEED, writeLines } from "./log-fixtures.js";

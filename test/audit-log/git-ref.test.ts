@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { appendAuditEntry } from "../../src/audit-log/append.js";
 import { DEFAULT_AUDIT_REF, fetchAuditRef, publishAuditLog } from "../../src/audit-log/git-ref.js";
 import { verifyAuditBytes } from "../../src/audit-log/verify.js";
-import { auditLogCommand } from "../../src/cli/commands/audit-log.js";
+import { auditLogCommand } from "../../src/cli/actions/audit-log.js";
 import { bareOrigin, gitIn } from "../helpers/git-origin.js";
 import { tempDir } from "../helpers/temp.js";
 
