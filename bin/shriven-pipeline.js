@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The CLI runs from dist/cli.js, bundled from src/ by tools/build-cli.mjs. A published package ships the
-// bundle; in a checkout (src/ beside bin/) it is built here when missing or older than its sources, so
-// `npm ci && node bin/shriven-pipeline.js …` works on a fresh clone with no install script (see
-// tools/build-cli.mjs for why there is none).
+// The CLI runs from dist/cli.js and the chunks it imports, bundled from src/ by tools/build-cli.mjs. A
+// published package ships them; in a checkout (src/ beside bin/) they are built here when missing or older
+// than their sources, so `npm ci && node bin/shriven-pipeline.js …` works on a fresh clone with no install
+// script (see tools/build-cli.mjs for why there is none).
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 

@@ -40,8 +40,9 @@ export function parseCommandArgs(command: CliCommand, args: readonly string[]): 
 }
 
 /**
- * A command's `run` that imports the module doing the work (under actions/) on its first call: the usage,
- * `--help` and the other commands then load no more than the declarations (see docs on start-up in README).
+ * A command's `run` that imports the module doing its work (src/cli/actions/<name>.ts) when it is called: the
+ * bundled CLI holds each in a chunk of its own, so the usage, `--help` and `list` load only the declarations
+ * (docs/architecture.md, test/cli/startup.e2e.test.ts).
  */
 export function lazyRun(load: () => Promise<{ readonly run: CliCommand["run"] }>): CliCommand["run"] {
   return async (args, io) => (await load()).run(args, io);
