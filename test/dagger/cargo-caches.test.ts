@@ -163,7 +163,9 @@ describe("cargo's caches under the dev stage's parallel containers", () => {
           }
         : offlineOnly(argv, env);
     const run = await devRun(failing);
-    expect(run.status.fmt).toBe("passed");
+    // fmt runs beside check and never waits for the fetch: it passes, or (on a loaded machine) the stage's fail-fast
+    // cancels it when check fails first; it is never skipped for the fetch's failure.
+    expect(["passed", "cancelled"]).toContain(run.status.fmt);
     expect(run.status.check).toBe("failed");
     expect(run.details.check).toMatch(/cargo fetch failed \(exit code 101\); cargo cannot build offline without what it downloads/);
     expect(run.details.check).toMatch(/download of to\/ki\/tokio failed/);
