@@ -79,6 +79,11 @@ export interface PreflightInput {
    * drops them): each is reported as misplaced, its value never looked at.
    */
   readonly misplaced?: readonly string[];
+  /**
+   * A local run (`--local`): local targets need no deploy key and a paper engine no exchange key, so a missing
+   * secret is a warning; a malformed one is still an error.
+   */
+  readonly localRun?: boolean;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -159,7 +164,12 @@ export function preflightSecrets(input: PreflightInput): SecretFinding[] {
   };
   for (const name of REQUIRED_SECRETS[input.environment]) {
     const value = input.values[name];
-    if (value === undefined) findings.push({ name, severity: "error", problem: `is missing from the ${input.environment} environment` });
+    if (value === undefined)
+      findings.push(
+        input.localRun === true
+          ? { name, severity: "warning", problem: `is missing from the ${input.environment} environment (a local run goes on without it)` }
+          : { name, severity: "error", problem: `is missing from the ${input.environment} environment` },
+      );
     else if (value === "") findings.push({ name, severity: "error", problem: "is empty" });
   }
   for (const [name, value] of Object.entries(input.values)) {

@@ -73,3 +73,25 @@ export const EXCHANGE_KEY_VARIABLES: Readonly<Record<string, string>> = {
   PROD_BINANCE_API_KEY: "P".repeat(64),
   PROD_BINANCE_API_SECRET: "p".repeat(64),
 };
+
+/**
+ * A pipeline config with one pinned `[deploy.<environment>]` host that is never reached (192.0.2.1, TEST-NET-1):
+ * for tests in which a deploy must stop before it connects.
+ */
+export function unreachableHostConfig(environment: "test" | "production"): string {
+  const name = environment === "test" ? "test-1" : "prod-1";
+  return `[deploy.${environment}]
+public_key = "minisign.pub"
+binary = "app"
+start = ["./current/app", "start"]
+stop = ["./current/app", "stop"]
+health = { command = ["./current/app", "health"] }
+
+[[deploy.${environment}.hosts]]
+name = "${name}"
+address = "192.0.2.1"
+user = "deploy"
+host_key = "SHA256:${"A".repeat(43)}"
+path = "/srv/shriven"
+`;
+}

@@ -2,23 +2,11 @@ import { describe, expect, it } from "vitest";
 import { escapeData, escapeProperty, inGitHubActions, renderAnnotations, workflowCommand } from "../../src/report/annotations.js";
 import { diagnosticFinding, type Finding, failingTestFinding, findingsOf, workspacePath } from "../../src/report/findings.js";
 import { Redactor } from "../../src/report/redact.js";
-import { type RunReport, runReportSchema } from "../../src/report/report.js";
+import type { RunReport } from "../../src/report/report.js";
+import { devReportWith, type ReportStep } from "../helpers/run-report.js";
 
-function report(steps: { id: string; status: RunReport["status"] | "skipped"; data?: unknown }[]): RunReport {
-  return runReportSchema.parse({
-    schemaVersion: 1,
-    tool: { name: "shriven-pipeline", version: "0.1.0" },
-    stage: "dev",
-    environment: { name: "development", variables: {} },
-    runner: "host",
-    workspace: "/w",
-    startedAt: "2026-11-27T05:00:00.000Z",
-    finishedAt: "2026-11-27T05:00:01.000Z",
-    durationMs: 1000,
-    status: "failed",
-    exitCode: 1,
-    steps: steps.map((s) => ({ ...s, title: s.id, summary: "s", details: [], artifacts: [], durationMs: 1 })),
-  });
+function report(steps: readonly ReportStep[]): RunReport {
+  return devReportWith(steps);
 }
 
 const LINT: Finding = {

@@ -2,41 +2,17 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Finding } from "../../src/report/findings.js";
-import { type RunReport, runReportSchema } from "../../src/report/report.js";
+import type { RunReport } from "../../src/report/report.js";
 import { clippySarif } from "../../src/report/sarif.js";
 import { writeReport } from "../../src/report/write-report.js";
+import { devReportWith } from "../helpers/run-report.js";
 import { validateSarif } from "../helpers/sarif.js";
 import { tempDir } from "../helpers/temp.js";
 
 function report(clippy: { status: "failed" | "passed" | "skipped"; findings?: Finding[] } | undefined): RunReport {
-  return runReportSchema.parse({
-    schemaVersion: 1,
-    tool: { name: "shriven-pipeline", version: "0.1.0" },
-    stage: "dev",
-    environment: { name: "development", variables: {} },
-    runner: "host",
-    workspace: "/w",
-    startedAt: "2026-11-27T05:00:00.000Z",
-    finishedAt: "2026-11-27T05:00:01.000Z",
-    durationMs: 1000,
-    status: "failed",
-    exitCode: 1,
-    steps:
-      clippy === undefined
-        ? []
-        : [
-            {
-              id: "clippy",
-              title: "Clippy",
-              status: clippy.status,
-              summary: "s",
-              details: [],
-              artifacts: [],
-              durationMs: 1,
-              ...(clippy.findings === undefined ? {} : { data: { findings: clippy.findings } }),
-            },
-          ],
-  });
+  if (clippy === undefined) return devReportWith([]);
+  const data = clippy.findings === undefined ? {} : { data: { findings: clippy.findings } };
+  return devReportWith([{ id: "clippy", title: "Clippy", status: clippy.status, ...data }]);
 }
 
 const LINT: Finding = {

@@ -252,6 +252,18 @@ describe("secrets preflight", () => {
       ).toEqual(["SLACK_WEBHOOK_URL"]);
   });
 
+  it("in a local run, warns of a missing secret and still refuses a malformed one", () => {
+    const values: Record<string, string | undefined> = { ...good("test"), SSH_DEPLOY_KEY: undefined, TEST_BINANCE_API_KEY: "short" };
+    expect(preflightSecrets({ environment: "test", values, now: NOW, localRun: true })).toEqual([
+      { name: "TEST_BINANCE_API_KEY", severity: "error", problem: "is not a Binance API key: expected 64 letters and digits" },
+      {
+        name: "SSH_DEPLOY_KEY",
+        severity: "warning",
+        problem: "is missing from the test environment (a local run goes on without it)",
+      },
+    ]);
+  });
+
   it("accepts a Binance Ed25519 API key's PEM private key as its secret", () => {
     const pem = `-----BEGIN PRIVATE KEY-----\n${randomBytes(48).toString("base64")}\n-----END PRIVATE KEY-----`;
     expect(preflightSecrets({ environment: "test", values: { ...good("test"), TEST_BINANCE_API_SECRET: pem }, now: NOW })).toEqual([]);

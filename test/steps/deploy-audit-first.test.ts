@@ -13,22 +13,10 @@ import type { HostCapabilities } from "../../src/engine/step.js";
 import { HostRunner } from "../../src/runners/host-runner.js";
 import { allStepIds } from "../../src/stages/registry.js";
 import { deployProductionStep } from "../../src/steps/production/deploy-production.js";
+import { unreachableHostConfig } from "../helpers/serving-hosts.js";
 import { tempDir } from "../helpers/temp.js";
 
-const CONFIG = `[deploy.production]
-public_key = "minisign.pub"
-binary = "app"
-start = ["./current/app", "start"]
-stop = ["./current/app", "stop"]
-health = { command = ["./current/app", "health"] }
-
-[[deploy.production.hosts]]
-name = "prod-1"
-address = "192.0.2.1"
-user = "deploy"
-host_key = "SHA256:${"A".repeat(43)}"
-path = "/srv/shriven"
-`;
+const CONFIG = unreachableHostConfig("production");
 
 describe("the deploy step with an audit log that cannot be appended to", () => {
   it("fails before reading the SSH key or touching a host, naming the stale lock", async () => {

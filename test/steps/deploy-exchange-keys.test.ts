@@ -12,23 +12,10 @@ import type { HostCapabilities } from "../../src/engine/step.js";
 import { HostRunner } from "../../src/runners/host-runner.js";
 import { allStepIds } from "../../src/stages/registry.js";
 import { deployTestStep } from "../../src/steps/staging/deploy-test.js";
-import { EXCHANGE_KEY_VARIABLES } from "../helpers/serving-hosts.js";
+import { EXCHANGE_KEY_VARIABLES, unreachableHostConfig } from "../helpers/serving-hosts.js";
 import { tempDir } from "../helpers/temp.js";
 
-const CONFIG = `[deploy.test]
-public_key = "minisign.pub"
-binary = "app"
-start = ["./current/app", "start"]
-stop = ["./current/app", "stop"]
-health = { command = ["./current/app", "health"] }
-
-[[deploy.test.hosts]]
-name = "test-1"
-address = "192.0.2.1"
-user = "deploy"
-host_key = "SHA256:${"A".repeat(43)}"
-path = "/srv/shriven"
-`;
+const CONFIG = unreachableHostConfig("test");
 
 async function deployWith(secrets: Record<string, string>): Promise<{ summary: string | undefined; read: string[] }> {
   const workspace = tempDir();

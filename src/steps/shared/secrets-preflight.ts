@@ -73,33 +73,21 @@ async function agesOf(
   }
 }
 
-/** A missing secret in a local run (`--local`): local targets need no deploy key, a paper engine no exchange key. */
-function localRunLeniency(findings: readonly SecretFinding[], local: boolean): SecretFinding[] {
-  if (!local) return [...findings];
-  return findings.map((f) =>
-    / is missing from the /.test(` ${f.problem}`)
-      ? { ...f, severity: "warning", problem: `${f.problem} (a local run goes on without it)` }
-      : f,
-  );
-}
-
 async function preflight(context: StepContext, host: HostCapabilities): Promise<StepOutcome> {
   const environment = host.environment.name;
   if (environment !== "test" && environment !== "production")
     return { status: "skipped", summary: `the ${environment} environment holds no secrets to check` };
   const { rotation, from, differences, unread } = await rotationOf(context, host);
   const ages = await agesOf(host, environment, rotation);
-  const findings = localRunLeniency(
-    preflightSecrets({
-      environment,
-      values: host.environment.secrets,
-      misplaced: host.environment.misplacedSecrets ?? [],
-      updatedAt: ages.updatedAt,
-      now: new Date(host.clock.now()),
-      rotation,
-    }),
-    host.inputs.localRehearsal === true,
-  );
+  const findings = preflightSecrets({
+    environment,
+    values: host.environment.secrets,
+    misplaced: host.environment.misplacedSecrets ?? [],
+    updatedAt: ages.updatedAt,
+    now: new Date(host.clock.now()),
+    rotation,
+    localRun: host.inputs.localRehearsal === true,
+  });
   if (ages.problem !== undefined)
     findings.push({ name: "GITHUB_TOKEN", severity: environment === "production" ? "error" : "warning", problem: ages.problem });
   if (unread !== undefined)
